@@ -1,0 +1,11 @@
+# Warnings for every target of the project: folio_set_warnings(target)
+function(folio_set_warnings target)
+  target_compile_options(${target} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX,C>:-Wall -Wextra -Wpedantic -Wshadow=local -Wno-missing-field-initializers>)
+  if(FOLIO_WERROR)
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX,C>:-Werror>)
+  endif()
+  if(FOLIO_NATIVE)
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX,C>:-march=native>)
+  endif()
+endfunction()
