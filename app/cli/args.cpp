@@ -79,3 +79,16 @@ bool Args::intValue(const std::string& name, long long fallback, long long* out)
 }
 
 } // namespace folio::cli
+
+#include "cli.h"
+
+namespace folio::cli {
+
+int pendingCommand(std::string_view name, const std::vector<std::string>& argv,
+                   std::set<std::string> flags, std::set<std::string> options, std::string_view what) {
+    Args args(std::move(flags), std::move(options));
+    if (!args.parse(argv)) return fail(name, args.error(), ExitUsage);
+    return unavailable(name, what);
+}
+
+} // namespace folio::cli

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,14 @@ private:
     bool sawDashDash_ = false;
     std::string error_;
 };
+
+} // namespace folio::cli
+
+namespace folio::cli {
+
+// For a command (or mode) whose implementation is not in this build yet: parses the documented
+// options, so that scripts get usage errors now, then says clearly what is missing.
+int pendingCommand(std::string_view name, const std::vector<std::string>& argv,
+                   std::set<std::string> flags, std::set<std::string> options, std::string_view what);
 
 } // namespace folio::cli

@@ -1,6 +1,7 @@
 // folio-cli bench: benchmarks. Every JSON line carries bench, metric, value and unit, plus what it
-// was measured on.
+// was measured on. Each benchmark lives in its own bench_*.cpp.
 #include "args.h"
+#include "bench.h"
 #include "cli.h"
 
 namespace folio::cli {
@@ -8,14 +9,15 @@ namespace folio::cli {
 namespace {
 
 int run(const std::vector<std::string>& argv) {
-    Args args({"json"}, {"model", "context", "threads", "device", "chunk", "text"});
-    if (!args.parse(argv)) return fail("bench", args.error(), ExitUsage);
-    if (args.positional().empty())
+    if (argv.empty() || argv.front().rfind("--", 0) == 0)
         return fail("bench", "which benchmark? tokenizer|ingest|prefill|decode|cache", ExitUsage);
-    const std::string& which = args.positional().front();
-    if (which == "tokenizer" || which == "ingest" || which == "prefill" || which == "decode" ||
-        which == "cache")
-        return unavailable("bench", "the '" + which + "' benchmark arrives with its component");
+    const std::string which = argv.front();
+    const std::vector<std::string> rest(argv.begin() + 1, argv.end());
+    if (which == "tokenizer") return benchTokenizer(rest);
+    if (which == "ingest") return benchIngest(rest);
+    if (which == "prefill") return benchPrefill(rest, false);
+    if (which == "decode") return benchPrefill(rest, true);
+    if (which == "cache") return benchCache(rest);
     return fail("bench", "unknown benchmark '" + which + "'", ExitUsage);
 }
 
