@@ -1,0 +1,105 @@
+#include "forward.h"
+
+#include "folio/kernels/formats.h"
+#include "folio/kernels/thread_pool.h"
+#include "layer.h"
+#include "ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace folio::model {
+
+void hcSplit(const float* mixes, const HyperConnection& hc, int hcm, int iters, float eps, HcMix* out) {
+    const float* base = hc.base.data();
+    const float* scale = hc.scale.data();
+    out->pre.resize(static_cast<std::size_t>(hcm));
+    for (int i = 0; i < hcm; ++i) out->pre[std::size_t(i)] = sigmoid(mixes[i] * scale[0] + base[i]) + eps;
+    if (hc.scale.size() < 3) return; // the head's mix: pre only
+    out->post.resize(static_cast<std::size_t>(hcm));
+    for (int i = 0; i < hcm; ++i)
+        out->post[std::size_t(i)] = 2.0f * sigmoid(mixes[hcm + i] * scale[1] + base[hcm + i]);
+    std::vector<float>& c = out->comb;
+    c.resize(std::size_t(hcm * hcm));
+    for (int i = 0; i < hcm * hcm; ++i) c[std::size_t(i)] = mixes[2 * hcm + i] * scale[2] + base[2 * hcm + i];
+    // Row softmax (+eps), then column normalisation; then alternate rows and columns.
+    for (int r = 0; r < hcm; ++r) {
+        float* row = &c[std::size_t(r * hcm)];
+        const float m = *std::max_element(row, row + hcm);
+        float s = 0.0f;
+        for (int j = 0; j < hcm; ++j) s += (row[j] = std::exp(row[j] - m));
+        for (int j = 0; j < hcm; ++j) row[j] = row[j] / s + eps;
+    }
+    auto normCols = [&] {
+        for (int j = 0; j < hcm; ++j) {
+            float s = 0.0f;
+            for (int r = 0; r < hcm; ++r) s += c[std::size_t(r * hcm + j)];
+            for (int r = 0; r < hcm; ++r) c[std::size_t(r * hcm + j)] /= s + eps;
+        }
+    };
+    auto normRows = [&] {
+        for (int r = 0; r < hcm; ++r) {
+            float s = 0.0f;
+            for (int j = 0; j < hcm; ++j) s += c[std::size_t(r * hcm + j)];
+            for (int j = 0; j < hcm; ++j) c[std::size_t(r * hcm + j)] /= s + eps;
+        }
+    };
+    normCols();
+    for (int it = 1; it < iters; ++it) {
+        normRows();
+        normCols();
+    }
+}
+
+Forward::Forward(const ModelConfig& cfg, const ModelWeights& w, kernels::ThreadPool* pool)
+    : cfg_(cfg), w_(w), pool_(pool), ropePlain_(cfg, false), ropeCompressed_(cfg, true) {}
+
+void Forward::embed(const std::int32_t* tokens, std::int64_t n, float* h) const {
+    const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
+    for (std::int64_t t = 0; t < n; ++t) {
+        const std::uint16_t* row = w_.embed + std::int64_t(tokens[t]) * D;
+        float* dst = h + t * hcm * D;
+        for (std::int64_t i = 0; i < D; ++i) dst[i] = kernels::bf16ToF32(row[i]);
+        for (std::int64_t c = 1; c < hcm; ++c) std::copy(dst, dst + D, dst + c * D);
+    }
+}
+
+void Forward::head(const float* h, std::int64_t n, float* logits) const {
+    const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
+    std::vector<float> mixes(std::size_t(n * hcm)), x(std::size_t(n * D));
+    kernels::gemm(h, n, w_.hcHead.fn, mixes.data(), pool_);
+    HcMix mix;
+    for (std::int64_t t = 0; t < n; ++t) {
+        const float* ht = h + t * hcm * D;
+        double ss = 0.0;
+        for (std::int64_t i = 0; i < hcm * D; ++i) ss += double(ht[i]) * ht[i];
+        const float r = float(1.0 / std::sqrt(ss / double(hcm * D) + cfg_.rmsNormEps));
+        for (std::int64_t i = 0; i < hcm; ++i) mixes[std::size_t(t * hcm + i)] *= r;
+        hcSplit(&mixes[std::size_t(t * hcm)], w_.hcHead, int(hcm), 0, float(cfg_.hcEps), &mix);
+        float* xt = &x[std::size_t(t * D)];
+        std::fill(xt, xt + D, 0.0f);
+        for (std::int64_t c = 0; c < hcm; ++c)
+            for (std::int64_t i = 0; i < D; ++i) xt[i] += mix.pre[std::size_t(c)] * ht[c * D + i];
+        rmsNorm(xt, w_.norm.data(), int(D), float(cfg_.rmsNormEps), xt);
+    }
+    kernels::gemm(x.data(), n, w_.head, logits, pool_);
+}
+
+void Forward::run(SequenceState& state, const std::int32_t* tokens, std::int64_t n, bool allPositions,
+                  std::vector<float>* logits) const {
+    if (n <= 0) return;
+    const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
+    std::vector<float> h(std::size_t(n * hcm * D));
+    embed(tokens, n, h.data());
+    LayerRunner runner{cfg_, pool_, ropePlain_, ropeCompressed_};
+    for (int l = 0; l < cfg_.numHiddenLayers; ++l)
+        runner.run(w_.layers[std::size_t(l)], state.layers[std::size_t(l)], state.pos, tokens, n, h.data());
+    state.pos += n;
+    processed_ += n;
+    if (!logits) return;
+    const std::int64_t rows = allPositions ? n : 1;
+    logits->assign(std::size_t(rows * cfg_.vocabSize), 0.0f);
+    head(h.data() + (n - rows) * hcm * D, rows, logits->data());
+}
+
+} // namespace folio::model
