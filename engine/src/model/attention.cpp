@@ -21,21 +21,6 @@ void parallel(kernels::ThreadPool* pool, std::int64_t n, const std::function<voi
         for (std::int64_t i = 0; i < n; ++i) fn(i, 0);
 }
 
-// Top-k entry indices of scores[0:count], highest first, ties to the lower index.
-std::vector<std::int32_t> topK(const std::vector<float>& scores, std::int64_t count, int k) {
-    std::vector<std::int32_t> idx(static_cast<std::size_t>(count));
-    std::iota(idx.begin(), idx.end(), 0);
-    auto better = [&](std::int32_t a, std::int32_t b) {
-        return scores[std::size_t(a)] > scores[std::size_t(b)] || (scores[std::size_t(a)] == scores[std::size_t(b)] && a < b);
-    };
-    if (count > k) {
-        std::nth_element(idx.begin(), idx.begin() + k, idx.end(), better);
-        idx.resize(static_cast<std::size_t>(k));
-    }
-    std::sort(idx.begin(), idx.end(), better);
-    return idx;
-}
-
 } // namespace
 
 void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64_t pos0, const float* x,
@@ -129,7 +114,7 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
                 }
                 score[std::size_t(j)] = acc;
             }
-            sel = topK(score, visible, cfg.indexTopk);
+            sel = topKIndices(score.data(), visible, cfg.indexTopk);
             std::sort(sel.begin(), sel.end());
         });
     }

@@ -1,6 +1,8 @@
 #include "ops.h"
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 
 namespace folio::model {
 
@@ -30,5 +32,19 @@ float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // log(1 + e^x) without overflow or needless underflow.
 float softplus(float x) { return std::fmax(x, 0.0f) + std::log1p(std::exp(-std::fabs(x))); }
+
+std::vector<std::int32_t> topKIndices(const float* scores, std::int64_t count, std::int64_t k) {
+    std::vector<std::int32_t> idx(static_cast<std::size_t>(count));
+    std::iota(idx.begin(), idx.end(), 0);
+    auto better = [&](std::int32_t a, std::int32_t b) {
+        return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+    };
+    if (count > k) {
+        std::nth_element(idx.begin(), idx.begin() + k, idx.end(), better);
+        idx.resize(static_cast<std::size_t>(k));
+    }
+    std::sort(idx.begin(), idx.end(), better);
+    return idx;
+}
 
 } // namespace folio::model

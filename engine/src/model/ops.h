@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace folio::model {
 
@@ -12,6 +13,9 @@ void rmsNorm(const float* x, const float* w, int n, float eps, float* y);
 void hadamard(float* x, int n);
 
 float sigmoid(float x);
+
+// Indices of the k largest of scores[0:count], best first; ties go to the lower index.
+std::vector<std::int32_t> topKIndices(const float* scores, std::int64_t count, std::int64_t k);
 float softplus(float x);
 
 } // namespace folio::model

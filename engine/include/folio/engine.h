@@ -1,0 +1,119 @@
+// Folio's inference engine: the DeepSeek-V4 architecture on the CPU (and CUDA where built).
+// The whole public API: opaque handles, RAII, no exceptions across it. Errors come back as
+// Status / Result with a message naming the tensor, file or value at fault.
+//
+//   auto model = folio::Model::open("/models/tiny");           // config.json + safetensors
+//   auto seq = (*model)->newSequence();
+//   std::vector<float> logits;
+//   (*model)->prefill(*seq, tokens, {.chunk = 512, .progress = cb}, &logits);
+//   folio::Sampler sampler({.temperature = 0});                 // greedy
+//   int next = sampler.sample(logits);
+//   (*model)->decode(*seq, next, &logits);
+#pragma once
+
+#include "folio/status.h"
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace folio {
+
+struct ModelOptions {
+    int threads = 0;            // 0: one per hardware thread
+    std::string device = "auto"; // "cpu", "cuda" or "auto"
+};
+
+// A few facts about an open model.
+struct ModelFacts {
+    std::string directory;
+    int vocabSize = 0;
+    int layers = 0;
+    int hiddenSize = 0;
+    std::int64_t maxPositions = 0;
+    int bosId = 0;
+    int eosId = 1;
+    std::uint64_t fingerprint = 0; // identifies config + weights layout; used to key cached states
+    std::string device;            // what the model runs on, in words
+};
+
+// Progress of a prefill, after every chunk.
+struct PrefillProgress {
+    std::int64_t done = 0;  // tokens of this call processed so far
+    std::int64_t total = 0; // tokens of this call
+};
+
+struct PrefillOptions {
+    std::int64_t chunk = 512; // tokens per forward call
+    // Called after each chunk; return false to cancel (the sequence keeps every finished chunk).
+    std::function<bool(const PrefillProgress&)> progress;
+    bool allLogits = false; // fill logits for every position ([n, vocab]) instead of the last one
+};
+
+class Model;
+
+// The state of one sequence: everything a continuation needs (window rings, compressed and
+// indexer entries, compressor rows). Saved and restored as a checksummed byte stream.
+class Sequence {
+public:
+    ~Sequence();
+    std::int64_t position() const;
+    // Writes the full state; restore() accepts only a stream written for the same model.
+    Status save(std::ostream& out) const;
+    Status restore(std::istream& in);
+    std::unique_ptr<Sequence> clone() const;
+
+private:
+    friend class Model;
+    struct Impl;
+    explicit Sequence(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+class Model {
+public:
+    static Result<std::unique_ptr<Model>> open(const std::string& directory, const ModelOptions& options = {});
+    ~Model();
+
+    const ModelFacts& facts() const;
+    std::unique_ptr<Sequence> newSequence() const;
+
+    // Appends tokens to the sequence in chunks. logits (optional) receives the last position's
+    // logits [vocab], or every position's [n, vocab] with allLogits. A cancel returns an error
+    // "cancelled" and leaves the sequence at the last finished chunk.
+    Status prefill(Sequence& seq, std::span<const std::int32_t> tokens, const PrefillOptions& options,
+                   std::vector<float>* logits) const;
+    // One token: the same path as a one-token prefill.
+    Status decode(Sequence& seq, std::int32_t token, std::vector<float>* logits) const;
+
+    // Tokens that went through the layers since open (for tests and benchmarks).
+    std::int64_t tokensProcessed() const;
+
+private:
+    struct Impl;
+    explicit Model(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+struct SamplingParams {
+    float temperature = 1.0f; // 0: greedy
+    float topP = 1.0f;
+    std::uint64_t seed = 0;
+};
+
+// Greedy, temperature and top-p sampling, reproducible for a given seed.
+class Sampler {
+public:
+    explicit Sampler(const SamplingParams& params);
+    std::int32_t sample(std::span<const float> logits);
+
+private:
+    SamplingParams params_;
+    std::uint64_t state_;
+};
+
+} // namespace folio

@@ -1,0 +1,141 @@
+#include "state_io.h"
+
+#include <cstring>
+#include <istream>
+#include <ostream>
+
+namespace folio::model {
+
+namespace {
+
+constexpr char kMagic[8] = {'F', 'O', 'L', 'I', 'O', 'S', 'E', 'Q'};
+
+class Writer {
+public:
+    explicit Writer(std::ostream& out) : out_(out) {}
+    void bytes(const void* p, std::size_t n) {
+        const auto* b = static_cast<const std::uint8_t*>(p);
+        for (std::size_t i = 0; i < n; ++i) hash_ = (hash_ ^ b[i]) * 1099511628211ull;
+        out_.write(static_cast<const char*>(p), std::streamsize(n));
+    }
+    template <typename T> void pod(T v) { bytes(&v, sizeof v); }
+    void floats(const std::vector<float>& v) { bytes(v.data(), v.size() * sizeof(float)); }
+    std::uint64_t hash() const { return hash_; }
+
+private:
+    std::ostream& out_;
+    std::uint64_t hash_ = 1469598103934665603ull;
+};
+
+class Reader {
+public:
+    explicit Reader(std::istream& in) : in_(in) {}
+    bool bytes(void* p, std::size_t n) {
+        in_.read(static_cast<char*>(p), std::streamsize(n));
+        if (std::size_t(in_.gcount()) != n) return false;
+        const auto* b = static_cast<const std::uint8_t*>(p);
+        for (std::size_t i = 0; i < n; ++i) hash_ = (hash_ ^ b[i]) * 1099511628211ull;
+        return true;
+    }
+    template <typename T> bool pod(T* v) { return bytes(v, sizeof *v); }
+    bool floats(std::vector<float>& v, std::size_t n) {
+        v.resize(n);
+        return bytes(v.data(), n * sizeof(float));
+    }
+    std::uint64_t hash() const { return hash_; }
+
+private:
+    std::istream& in_;
+    std::uint64_t hash_ = 1469598103934665603ull;
+};
+
+void writeCompressor(Writer& w, const CompressorState& c) {
+    w.pod<std::int32_t>(c.dim);
+    w.pod<std::int32_t>(c.width);
+    w.floats(c.curA);
+    w.floats(c.curG);
+    if (c.ratio == 4) {
+        w.floats(c.prevA);
+        w.floats(c.prevG);
+    }
+    w.pod<std::int64_t>(c.count());
+    w.floats(c.entries);
+}
+
+bool readCompressor(Reader& r, CompressorState& c, std::int64_t pos, std::string* why) {
+    std::int32_t dim = 0, width = 0;
+    if (!r.pod(&dim) || !r.pod(&width)) return false;
+    if (dim != c.dim || width != c.width) {
+        *why = "compressor dimensions differ from the model's";
+        return false;
+    }
+    const std::size_t rows = std::size_t(c.ratio) * std::size_t(c.width);
+    if (!r.floats(c.curA, rows) || !r.floats(c.curG, rows)) return false;
+    if (c.ratio == 4 && (!r.floats(c.prevA, rows) || !r.floats(c.prevG, rows))) return false;
+    std::int64_t count = 0;
+    if (!r.pod(&count)) return false;
+    if (count != pos / c.ratio) {
+        *why = "compressed entry count " + std::to_string(count) + " does not match position " + std::to_string(pos);
+        return false;
+    }
+    return r.floats(c.entries, std::size_t(count) * std::size_t(c.dim));
+}
+
+} // namespace
+
+Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostream& out) {
+    Writer w(out);
+    w.bytes(kMagic, sizeof kMagic);
+    w.pod<std::uint32_t>(kStateFormatVersion);
+    w.pod<std::uint64_t>(fingerprint);
+    w.pod<std::int64_t>(s.pos);
+    w.pod<std::uint32_t>(std::uint32_t(s.layers.size()));
+    for (const LayerState& l : s.layers) {
+        w.pod<std::int32_t>(l.ratio);
+        w.floats(l.window);
+        if (l.ratio > 0) writeCompressor(w, l.compressor);
+        if (l.ratio == 4) writeCompressor(w, l.indexer);
+    }
+    const std::uint64_t sum = w.hash();
+    out.write(reinterpret_cast<const char*>(&sum), sizeof sum);
+    out.flush();
+    if (!out) return makeError("writing the sequence state failed (disk full or stream closed?)");
+    return {};
+}
+
+Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in) {
+    Reader r(in);
+    const Error truncated = makeError("sequence state is truncated");
+    char magic[8];
+    if (!r.bytes(magic, 8)) return truncated;
+    if (std::memcmp(magic, kMagic, 8) != 0) return makeError("not a Folio sequence state (bad magic)");
+    std::uint32_t version = 0;
+    std::uint64_t fp = 0;
+    std::int64_t pos = 0;
+    std::uint32_t layers = 0;
+    if (!r.pod(&version) || !r.pod(&fp) || !r.pod(&pos) || !r.pod(&layers)) return truncated;
+    if (version != kStateFormatVersion)
+        return makeError("sequence state format version " + std::to_string(version) + ", this build reads " +
+                         std::to_string(kStateFormatVersion));
+    if (fp != fingerprint) return makeError("sequence state was saved by another model (fingerprint differs)");
+    SequenceState s = makeSequenceState(cfg);
+    if (pos < 0 || layers != s.layers.size()) return makeError("sequence state header does not match the model");
+    s.pos = pos;
+    for (LayerState& l : s.layers) {
+        std::int32_t ratio = 0;
+        if (!r.pod(&ratio)) return truncated;
+        if (ratio != l.ratio) return makeError("sequence state layer types differ from the model's");
+        if (!r.floats(l.window, l.window.size())) return truncated;
+        std::string why;
+        if (l.ratio > 0 && !readCompressor(r, l.compressor, pos, &why)) return why.empty() ? truncated : makeError(why);
+        if (l.ratio == 4 && !readCompressor(r, l.indexer, pos, &why)) return why.empty() ? truncated : makeError(why);
+    }
+    const std::uint64_t expect = r.hash();
+    std::uint64_t sum = 0;
+    in.read(reinterpret_cast<char*>(&sum), sizeof sum);
+    if (in.gcount() != sizeof sum) return truncated;
+    if (sum != expect) return makeError("sequence state checksum mismatch (corrupt data)");
+    return s;
+}
+
+} // namespace folio::model

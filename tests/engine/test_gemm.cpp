@@ -1,0 +1,130 @@
+// The quantized GEMM against a plain double-precision product of the independently dequantized
+// weights (the reference's decoders), for every weight format, odd shapes and with threads.
+#include "folio/kernels/formats.h"
+#include "folio/kernels/gemm.h"
+#include "folio/kernels/thread_pool.h"
+#include "reference/reference_model.h"
+
+#include <QtTest>
+#include <random>
+
+using namespace folio::kernels;
+
+class TestGemm : public QObject {
+    Q_OBJECT
+private slots:
+    void matchesReference_data();
+    void matchesReference();
+    void rowSubsetAndStrides();
+};
+
+namespace {
+
+struct Packed {
+    std::vector<std::uint8_t> data, scales;
+    std::vector<double> dense; // [rows, cols] as the reference decodes it
+    WeightMatrix w;
+};
+
+Packed make(WeightFormat f, int rows, int cols, std::mt19937& rng) {
+    Packed p;
+    p.dense.resize(std::size_t(rows) * cols);
+    std::uniform_int_distribution<int> byte(0, 255), sc(118, 124);
+    p.w = {f, rows, cols, nullptr, nullptr};
+    if (f == WeightFormat::BF16) {
+        p.data.resize(std::size_t(rows) * cols * 2);
+        auto* d = reinterpret_cast<std::uint16_t*>(p.data.data());
+        std::normal_distribution<float> n(0, 0.1f);
+        for (std::size_t i = 0; i < p.dense.size(); ++i) p.dense[i] = bf16ToF32(d[i] = f32ToBf16(n(rng)));
+    } else if (f == WeightFormat::FP8Block128) {
+        p.data.resize(std::size_t(rows) * cols);
+        const int sr = (rows + 127) / 128, scn = (cols + 127) / 128;
+        p.scales.resize(std::size_t(sr) * scn);
+        for (auto& s : p.scales) s = std::uint8_t(sc(rng));
+        for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c) {
+                std::uint8_t b = std::uint8_t(byte(rng));
+                if ((b & 0x7f) == 0x7f) b = 0; // no NaNs
+                p.data[std::size_t(r) * cols + c] = b;
+                p.dense[std::size_t(r) * cols + c] = folio::reference::refE4m3(b) * std::ldexp(1.0, p.scales[std::size_t(r / 128 * scn + c / 128)] - 127);
+            }
+    } else {
+        p.data.resize(std::size_t(rows) * cols / 2);
+        p.scales.resize(std::size_t(rows) * cols / 32);
+        for (auto& s : p.scales) s = std::uint8_t(sc(rng));
+        for (auto& b : p.data) b = std::uint8_t(byte(rng));
+        for (int r = 0; r < rows; ++r)
+            for (int c = 0; c < cols; ++c) {
+                const std::uint8_t b = p.data[std::size_t(r) * cols / 2 + c / 2];
+                p.dense[std::size_t(r) * cols + c] = folio::reference::refE2m1(c % 2 ? b >> 4 : b & 15) *
+                                                      std::ldexp(1.0, p.scales[std::size_t(r) * cols / 32 + c / 32] - 127);
+            }
+    }
+    p.w.data = p.data.data();
+    p.w.scales = p.scales.empty() ? nullptr : p.scales.data();
+    return p;
+}
+
+} // namespace
+
+void TestGemm::matchesReference_data() {
+    QTest::addColumn<int>("format");
+    QTest::addColumn<int>("n");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("cols");
+    QTest::addColumn<int>("threads");
+    QTest::newRow("bf16 1x70x33") << int(WeightFormat::BF16) << 1 << 70 << 33 << 1;
+    QTest::newRow("bf16 7x130x600 mt") << int(WeightFormat::BF16) << 7 << 130 << 600 << 2;
+    QTest::newRow("fp8 5x200x300") << int(WeightFormat::FP8Block128) << 5 << 200 << 300 << 1;
+    QTest::newRow("fp8 33x257x1100 mt") << int(WeightFormat::FP8Block128) << 33 << 257 << 1100 << 2;
+    QTest::newRow("fp4 3x96x64") << int(WeightFormat::FP4Row32) << 3 << 96 << 64 << 1;
+    QTest::newRow("fp4 9x300x1056 mt") << int(WeightFormat::FP4Row32) << 9 << 300 << 1056 << 2;
+}
+
+void TestGemm::matchesReference() {
+    QFETCH(int, format);
+    QFETCH(int, n);
+    QFETCH(int, rows);
+    QFETCH(int, cols);
+    QFETCH(int, threads);
+    std::mt19937 rng(42);
+    const Packed p = make(WeightFormat(format), rows, cols, rng);
+    std::normal_distribution<float> nd(0, 1);
+    std::vector<float> x(std::size_t(n) * cols);
+    for (float& v : x) v = nd(rng);
+    std::vector<float> y(std::size_t(n) * rows, -1.0f);
+    ThreadPool pool(threads);
+    gemm(x.data(), n, p.w, y.data(), &pool);
+    // fp32 accumulation over `cols` products: relative error ~ sqrt(cols) * 2^-24 of the sum of |terms|.
+    for (int t = 0; t < n; ++t)
+        for (int r = 0; r < rows; ++r) {
+            double exact = 0, mag = 0;
+            for (int c = 0; c < cols; ++c) {
+                exact += p.dense[std::size_t(r) * cols + c] * x[std::size_t(t) * cols + c];
+                mag += std::fabs(p.dense[std::size_t(r) * cols + c] * x[std::size_t(t) * cols + c]);
+            }
+            const double err = std::fabs(y[std::size_t(t) * rows + r] - exact);
+            QVERIFY2(err <= 1e-5 * mag + 1e-30, qPrintable(QString("t=%1 r=%2 got %3 want %4").arg(t).arg(r).arg(y[std::size_t(t) * rows + r]).arg(exact)));
+        }
+}
+
+void TestGemm::rowSubsetAndStrides() {
+    std::mt19937 rng(3);
+    const Packed p = make(WeightFormat::FP8Block128, 256, 256, rng);
+    std::vector<float> x(3 * 300, 0.0f); // ldx 300 > cols
+    for (int t = 0; t < 3; ++t)
+        for (int c = 0; c < 256; ++c) x[std::size_t(t * 300 + c)] = float((t + 1) * (c % 5) - 2);
+    std::vector<float> y(3 * 50, 7.0f);
+    gemm(x.data(), 3, 300, p.w, 130, 40, y.data(), 50, nullptr); // rows 130..169 into columns 0..39
+    for (int t = 0; t < 3; ++t) {
+        for (int r = 0; r < 40; ++r) {
+            double exact = 0;
+            for (int c = 0; c < 256; ++c) exact += p.dense[std::size_t(130 + r) * 256 + c] * x[std::size_t(t * 300 + c)];
+            QVERIFY(std::fabs(y[std::size_t(t * 50 + r)] - exact) < 1e-4 * (1 + std::fabs(exact)));
+        }
+        for (int r = 40; r < 50; ++r) QCOMPARE(y[std::size_t(t * 50 + r)], 7.0f); // untouched
+    }
+}
+
+QTEST_APPLESS_MAIN(TestGemm)
+#include "test_gemm.moc"
