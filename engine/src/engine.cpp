@@ -55,6 +55,50 @@ std::uint64_t fingerprintOf(const model::Checkpoint& ck, const model::ModelConfi
     return h;
 }
 
+double matrixBytes(const kernels::WeightMatrix& m) {
+    const double n = double(m.rows) * double(m.cols);
+    switch (m.format) {
+    case kernels::WeightFormat::F32: return 4 * n;
+    case kernels::WeightFormat::BF16: return 2 * n;
+    case kernels::WeightFormat::FP8Block128: return n + double((m.rows + 127) / 128 * ((m.cols + 127) / 128));
+    case kernels::WeightFormat::FP4Row32: return n / 2 + n / 32;
+    }
+    return 0;
+}
+
+double matrixFlops(const kernels::WeightMatrix& m) { return 2.0 * double(m.rows) * double(m.cols); }
+
+// Per-token cost of the main layers: the matrices every token uses plus numExpertsPerTok routed
+// experts (taken at the first expert's size; all experts of a layer have one shape).
+void costModel(const model::ModelConfig& cfg, const model::ModelWeights& w, ModelFacts* f) {
+    double bytes = 0, flops = 0;
+    auto use = [&](const kernels::WeightMatrix& m, double times) {
+        bytes += matrixBytes(m) * times;
+        flops += matrixFlops(m) * times;
+    };
+    for (const model::LayerWeights& l : w.layers) {
+        for (const auto* m : {&l.hcAttn.fn, &l.hcFfn.fn, &l.attn.wqA, &l.attn.wqB, &l.attn.wkv, &l.attn.woA,
+                              &l.attn.woB, &l.ffn.gate, &l.ffn.shared.w1, &l.ffn.shared.w2, &l.ffn.shared.w3})
+            use(*m, 1);
+        if (l.attn.ratio > 0) {
+            use(l.attn.compressor.wkv, 1);
+            use(l.attn.compressor.wgate, 1);
+        }
+        if (l.attn.ratio == 4) {
+            for (const auto* m : {&l.attn.indexer.wqB, &l.attn.indexer.weightsProj, &l.attn.indexer.compressor.wkv,
+                                  &l.attn.indexer.compressor.wgate})
+                use(*m, 1);
+        }
+        if (!l.ffn.experts.empty()) {
+            const auto& e = l.ffn.experts.front();
+            for (const auto* m : {&e.w1, &e.w2, &e.w3}) use(*m, cfg.numExpertsPerTok);
+        }
+    }
+    f->linearFlopsPerToken = flops;
+    f->headFlops = matrixFlops(w.head) + matrixFlops(w.hcHead.fn);
+    f->decodeBytesPerToken = std::uint64_t(bytes + matrixBytes(w.head) + 2.0 * cfg.hiddenSize);
+}
+
 } // namespace
 
 Sequence::Sequence(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -107,6 +151,8 @@ Result<std::unique_ptr<Model>> Model::open(const std::string& directory, const M
     f.bosId = impl->cfg.bosTokenId;
     f.eosId = impl->cfg.eosTokenId;
     f.fingerprint = fingerprintOf(*impl->checkpoint, impl->cfg);
+    for (const model::TensorView& t : *impl->checkpoint) f.weightBytes += t.nbytes;
+    costModel(impl->cfg, impl->weights, &f);
     f.device = "CPU, " + std::to_string(impl->pool->size()) + " threads";
     if (device == DeviceKind::Cuda) f.device += " (the CUDA forward pass is not built yet)";
     else if (!note.empty()) f.device += " (" + note + ")";

@@ -5,6 +5,14 @@
 
 #include <algorithm>
 #include <array>
+#if defined(__AVX512F__)
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized inside _mm512_set1_* (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
+#include <bit>
+#include <atomic>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -13,13 +21,9 @@ namespace folio::kernels {
 namespace {
 
 struct Tables {
-    std::array<float, 256> e4m3{};
     std::array<float, 256> e8m0{};
     Tables() {
-        for (int i = 0; i < 256; ++i) {
-            e4m3[std::size_t(i)] = e4m3ToF32(std::uint8_t(i));
-            e8m0[std::size_t(i)] = e8m0ToF32(std::uint8_t(i));
-        }
+        for (int i = 0; i < 256; ++i) e8m0[std::size_t(i)] = e8m0ToF32(std::uint8_t(i));
     }
 };
 
@@ -46,6 +50,8 @@ inline float hsum(vec v) {
     for (int i = 0; i < kLanes; ++i) s += v[i];
     return s;
 }
+
+std::atomic<std::int64_t> gFlops{0}, gNanos{0};
 
 constexpr std::int64_t kRowTile = 64; // output rows per task
 constexpr std::int64_t kKTile = 512;  // inputs per dequantized slice
@@ -84,6 +90,48 @@ inline void microRows(const float* const* xs, const float* const* ws, int nr, st
 
 } // namespace
 
+// e4m3 and e2m1 decoded arithmetically so that the loops vectorize: the code's exponent and
+// mantissa bits are placed under a biased float exponent, which is exact for normal codes; a
+// subnormal code (exponent 0) then reads (1 + m/2^k) 2^-b instead of (m/2^k) 2^(1-b), which one
+// fused step corrects: v = 2v - 2^(1-b). No float denormals appear on the way.
+static inline float decodeE4m3(std::uint32_t b) {
+    float v = std::bit_cast<float>(((b & 0x7fu) << 20) + (120u << 23));
+    if ((b & 0x78u) == 0) v = 2.0f * v - 0.015625f; // 2^-6
+    return (b & 0x80u) ? -v : v;
+}
+
+static inline float decodeE2m1(std::uint32_t n) {
+    float v = std::bit_cast<float>(((n & 7u) << 22) + (126u << 23));
+    if ((n & 6u) == 0) v = 2.0f * v - 1.0f;
+    return (n & 8u) ? -v : v;
+}
+
+// 32 fp4 values (16 bytes, low nibble first) times one scale.
+static inline void decodeFp4Block(const std::uint8_t* q, float scale, float* out) {
+#if defined(__AVX512F__)
+    const __m512 lut = _mm512_loadu_ps(kE2m1Values.data());
+    const __m512i b32 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+    const __m512 s = _mm512_set1_ps(scale);
+    const __m512 lo = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_and_si512(b32, _mm512_set1_epi32(15)), lut), s);
+    const __m512 hi = _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(b32, 4), lut), s);
+    const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i second = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    _mm512_storeu_ps(out, _mm512_permutex2var_ps(lo, first, hi));
+    _mm512_storeu_ps(out + 16, _mm512_permutex2var_ps(lo, second, hi));
+#else
+    // One table load per byte gives both of its values.
+    static const auto pairs = [] {
+        std::array<std::array<float, 2>, 256> t{};
+        for (int b = 0; b < 256; ++b) t[std::size_t(b)] = {kE2m1Values[std::size_t(b & 15)], kE2m1Values[std::size_t(b >> 4)]};
+        return t;
+    }();
+    for (int i = 0; i < 16; ++i) {
+        out[2 * i] = pairs[q[i]][0] * scale;
+        out[2 * i + 1] = pairs[q[i]][1] * scale;
+    }
+#endif
+}
+
 void dequantizeRow(const WeightMatrix& w, std::int64_t row, std::int64_t c0, std::int64_t len, float* out) {
     const Tables& tb = tables();
     switch (w.format) {
@@ -92,27 +140,33 @@ void dequantizeRow(const WeightMatrix& w, std::int64_t row, std::int64_t c0, std
         return;
     case WeightFormat::BF16: {
         const auto* p = static_cast<const std::uint16_t*>(w.data) + row * w.cols + c0;
-        for (std::int64_t i = 0; i < len; ++i) out[i] = bf16ToF32(p[i]);
+        for (std::int64_t i = 0; i < len; ++i) out[i] = std::bit_cast<float>(std::uint32_t(p[i]) << 16);
         return;
     }
     case WeightFormat::FP8Block128: {
         const auto* p = static_cast<const std::uint8_t*>(w.data) + row * w.cols;
         const std::int64_t scaleCols = (w.cols + 127) / 128;
         const std::uint8_t* srow = w.scales + (row / 128) * scaleCols;
-        for (std::int64_t i = 0; i < len; ++i) {
-            const std::int64_t c = c0 + i;
-            out[i] = tb.e4m3[p[c]] * tb.e8m0[srow[c / 128]];
+        for (std::int64_t b0 = c0; b0 < c0 + len;) {
+            const std::int64_t b1 = std::min(c0 + len, (b0 / 128 + 1) * 128);
+            const float s = tb.e8m0[srow[b0 / 128]];
+            float* o = out + (b0 - c0);
+            const std::uint8_t* q = p + b0;
+            for (std::int64_t i = 0; i < b1 - b0; ++i) o[i] = decodeE4m3(q[i]) * s;
+            b0 = b1;
         }
         return;
     }
     case WeightFormat::FP4Row32: {
         const auto* p = static_cast<const std::uint8_t*>(w.data) + row * (w.cols / 2);
         const std::uint8_t* srow = w.scales + row * (w.cols / 32);
-        for (std::int64_t i = 0; i < len; ++i) {
-            const std::int64_t c = c0 + i;
+        std::int64_t c = c0;
+        // Whole scale blocks of 32 values (16 bytes) take the vector path.
+        if (c % 32 == 0)
+            for (; c + 32 <= c0 + len; c += 32) decodeFp4Block(p + c / 2, tb.e8m0[srow[c / 32]], out + (c - c0));
+        for (; c < c0 + len; ++c) {
             const std::uint8_t byte = p[c / 2];
-            const std::uint8_t nib = (c & 1) ? std::uint8_t(byte >> 4) : std::uint8_t(byte & 0xf);
-            out[i] = kE2m1Values[nib] * tb.e8m0[srow[c / 32]];
+            out[c - c0] = decodeE2m1((c & 1) ? std::uint32_t(byte >> 4) : std::uint32_t(byte & 15u)) * tb.e8m0[srow[c / 32]];
         }
         return;
     }
@@ -122,6 +176,7 @@ void dequantizeRow(const WeightMatrix& w, std::int64_t row, std::int64_t c0, std
 void gemm(const float* x, std::int64_t n, std::int64_t ldx, const WeightMatrix& w, std::int64_t rowBegin,
           std::int64_t rowCount, float* y, std::int64_t ldy, ThreadPool* pool) {
     if (n <= 0 || rowCount <= 0) return;
+    const auto started = std::chrono::steady_clock::now();
     const std::int64_t cols = w.cols;
     const std::int64_t tiles = (rowCount + kRowTile - 1) / kRowTile;
     auto task = [&](std::int64_t tile, int) {
@@ -155,9 +210,21 @@ void gemm(const float* x, std::int64_t n, std::int64_t ldx, const WeightMatrix& 
             }
         }
     };
-    if (pool && tiles > 1) pool->parallelFor(tiles, task);
+    // Below about a megaflop the wake-up of the pool costs more than the work.
+    const bool threaded = pool && tiles > 1 && 2 * n * rowCount * cols >= (std::int64_t(1) << 20);
+    if (threaded) pool->parallelFor(tiles, task);
     else
         for (std::int64_t i = 0; i < tiles; ++i) task(i, 0);
+    gFlops.fetch_add(2 * n * rowCount * cols, std::memory_order_relaxed);
+    gNanos.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count(),
+                     std::memory_order_relaxed);
+}
+
+GemmTotals gemmTotals() { return {double(gFlops.load()), double(gNanos.load()) * 1e-9}; }
+
+void resetGemmTotals() {
+    gFlops = 0;
+    gNanos = 0;
 }
 
 void quantizeActivations(float* x, std::int64_t n, std::int64_t cols, ThreadPool* pool) {

@@ -39,6 +39,13 @@ struct ModelFacts {
     int eosId = 1;
     std::uint64_t fingerprint = 0; // identifies config + weights layout; used to key cached states
     std::string device;            // what the model runs on, in words
+    // Cost model, from the bound weights: bytes of every mapped tensor; weight bytes one decode
+    // step reads (active experts only, the head once); flops of the linear layers per token
+    // (2 x active linear parameters, head excluded: prefill computes it for the last token only).
+    std::uint64_t weightBytes = 0;
+    std::uint64_t decodeBytesPerToken = 0;
+    double linearFlopsPerToken = 0;
+    double headFlops = 0;
 };
 
 // Progress of a prefill, after every chunk.

@@ -4,6 +4,7 @@
 #include "folio/kernels/formats.h"
 #include "folio/kernels/gemm.h"
 #include "folio/kernels/thread_pool.h"
+#include "folio/kernels/vec_ops.h"
 #include "layer.h"
 #include "ops.h"
 
@@ -33,12 +34,12 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
 
     // Queries: qr = RMSNorm_q(wq_a . x); q = wq_b . qr, per-head RMS (no weight), rope.
     std::vector<float> xq(x, x + n * D);
-    kernels::quantizeActivations(xq.data(), n, D, pool);
+    if (quantize) kernels::quantizeActivations(xq.data(), n, D, pool);
     std::vector<float> qr(std::size_t(n * ql)), q(std::size_t(n * H * hd)), kv(std::size_t(n * hd));
     kernels::gemm(xq.data(), n, w.wqA, qr.data(), pool);
     for (std::int64_t t = 0; t < n; ++t) rmsNorm(&qr[std::size_t(t * ql)], w.qNorm.data(), int(ql), eps, &qr[std::size_t(t * ql)]);
     std::vector<float> qrq = qr;
-    kernels::quantizeActivations(qrq.data(), n, ql, pool);
+    if (quantize) kernels::quantizeActivations(qrq.data(), n, ql, pool);
     kernels::gemm(qrq.data(), n, w.wqB, q.data(), pool);
     kernels::gemm(xq.data(), n, w.wkv, kv.data(), pool);
     parallel(pool, n, [&](std::int64_t t, int) {
@@ -50,7 +51,7 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
         float* kt = &kv[std::size_t(t * hd)];
         rmsNorm(kt, w.kvNorm.data(), int(hd), eps, kt);
         rope.apply(kt + nope, pos0 + t);
-        kernels::roundTripE4m3(kt, int(nope), 64);
+        if (quantize) kernels::roundTripE4m3(kt, int(nope), 64);
     });
 
     // Compressed entries of blocks completed in this chunk.
@@ -71,8 +72,8 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
             rope.apply(e + d - rd, j * cw.ratio);
             if (indexer) {
                 hadamard(e, int(d));
-                kernels::roundTripE2m1(e, int(d), 32);
-            } else {
+                if (quantize) kernels::roundTripE2m1(e, int(d), 32);
+            } else if (quantize) {
                 kernels::roundTripE4m3(e, int(d - rd), 64);
             }
         }
@@ -94,7 +95,7 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
                 float* qh = &qi[std::size_t((t * ih + h) * id)];
                 rope.apply(qh + id - rd, pos0 + t);
                 hadamard(qh, int(id));
-                kernels::roundTripE2m1(qh, int(id), 32);
+                if (quantize) kernels::roundTripE2m1(qh, int(id), 32);
             }
             std::vector<std::int32_t>& sel = selected[std::size_t(t)];
             if (visible <= cfg.indexTopk) {
@@ -108,8 +109,7 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
                 float acc = 0.0f;
                 for (std::int64_t h = 0; h < ih; ++h) {
                     const float* qh = &qi[std::size_t((t * ih + h) * id)];
-                    float dot = 0.0f;
-                    for (std::int64_t k = 0; k < id; ++k) dot += qh[k] * kj[k];
+                    const float dot = kernels::dot(qh, kj, id);
                     acc += wi[std::size_t(t * ih + h)] * wscale * std::fmax(dot, 0.0f);
                 }
                 score[std::size_t(j)] = acc;
@@ -138,9 +138,7 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
         std::vector<float> sc(keys.size());
         float mx = w.sink[std::size_t(h)];
         for (std::size_t j = 0; j < keys.size(); ++j) {
-            float dot = 0.0f;
-            for (std::int64_t k = 0; k < hd; ++k) dot += qh[k] * keys[j][k];
-            sc[j] = dot * scale;
+            sc[j] = kernels::dot(qh, keys[j], hd) * scale;
             mx = std::fmax(mx, sc[j]);
         }
         float den = std::exp(w.sink[std::size_t(h)] - mx);
@@ -149,7 +147,7 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
         for (std::size_t j = 0; j < keys.size(); ++j) {
             const float e = std::exp(sc[j] - mx);
             den += e;
-            for (std::int64_t k = 0; k < hd; ++k) oh[k] += e * keys[j][k];
+            kernels::axpy(e, keys[j], oh, hd);
         }
         const float inv = 1.0f / den;
         for (std::int64_t k = 0; k < hd; ++k) oh[k] *= inv;
@@ -161,12 +159,12 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
         std::copy(&kv[std::size_t(t * hd)], &kv[std::size_t((t + 1) * hd)], &s.window[std::size_t(((pos0 + t) % W) * hd)]);
 
     // Grouped output: z_g = wo_a[g] . o_g, out = wo_b . concat(z).
-    kernels::quantizeActivations(o.data(), n, H * hd, pool);
+    if (quantize) kernels::quantizeActivations(o.data(), n, H * hd, pool);
     const std::int64_t groupIn = H * hd / G;
     std::vector<float> z(std::size_t(n * G * ol));
     for (std::int64_t g = 0; g < G; ++g)
         kernels::gemm(o.data() + g * groupIn, n, H * hd, w.woA, g * ol, ol, z.data() + g * ol, G * ol, pool);
-    kernels::quantizeActivations(z.data(), n, G * ol, pool);
+    if (quantize) kernels::quantizeActivations(z.data(), n, G * ol, pool);
     kernels::gemm(z.data(), n, w.woB, y, pool);
 }
 

@@ -51,8 +51,8 @@ void hcSplit(const float* mixes, const HyperConnection& hc, int hcm, int iters, 
     }
 }
 
-Forward::Forward(const ModelConfig& cfg, const ModelWeights& w, kernels::ThreadPool* pool)
-    : cfg_(cfg), w_(w), pool_(pool), ropePlain_(cfg, false), ropeCompressed_(cfg, true) {}
+Forward::Forward(const ModelConfig& cfg, const ModelWeights& w, kernels::ThreadPool* pool, bool quantize)
+    : cfg_(cfg), w_(w), pool_(pool), ropePlain_(cfg, false), ropeCompressed_(cfg, true), quantize_(quantize) {}
 
 void Forward::embed(const std::int32_t* tokens, std::int64_t n, float* h) const {
     const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
@@ -91,7 +91,7 @@ void Forward::run(SequenceState& state, const std::int32_t* tokens, std::int64_t
     const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
     std::vector<float> h(std::size_t(n * hcm * D));
     embed(tokens, n, h.data());
-    LayerRunner runner{cfg_, pool_, ropePlain_, ropeCompressed_};
+    LayerRunner runner{cfg_, pool_, ropePlain_, ropeCompressed_, quantize_};
     for (int l = 0; l < cfg_.numHiddenLayers; ++l)
         runner.run(w_.layers[std::size_t(l)], state.layers[std::size_t(l)], state.pos, tokens, n, h.data());
     state.pos += n;

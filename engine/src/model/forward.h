@@ -18,7 +18,8 @@ namespace folio::model {
 
 class Forward {
 public:
-    Forward(const ModelConfig& cfg, const ModelWeights& w, kernels::ThreadPool* pool);
+    // quantize = false skips the quantize-dequantize round trips (see LayerRunner::quantize).
+    Forward(const ModelConfig& cfg, const ModelWeights& w, kernels::ThreadPool* pool, bool quantize = true);
 
     // Consumes tokens[0:n] at positions state.pos .. state.pos + n - 1 and advances state.pos.
     // logits (optional): [n, vocab] when allPositions, else [1, vocab] for the last token.
@@ -37,6 +38,7 @@ private:
     const ModelWeights& w_;
     kernels::ThreadPool* pool_;
     Rope ropePlain_, ropeCompressed_;
+    bool quantize_ = true;
     mutable std::int64_t processed_ = 0;
 };
 

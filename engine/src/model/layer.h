@@ -18,6 +18,9 @@ struct LayerRunner {
     kernels::ThreadPool* pool;
     const Rope& ropePlain;
     const Rope& ropeCompressed;
+    // false: skip every quantize-dequantize round trip (activations, KV fp8, indexer fp4). The
+    // reference numerics keep them; tests turn them off to compare smooth functions.
+    bool quantize = true;
 
     // h: [n, hc, D] residual copies of tokens at positions pos0 .. pos0+n-1, updated in place.
     void run(const LayerWeights& w, LayerState& s, std::int64_t pos0, const std::int32_t* tokens,

@@ -16,7 +16,7 @@ namespace {
 
 // y[rows, D] (+)= w2 . (silu(min(w1.x, L)) * clamp(w3.x, -L, L) * weight) for the gathered rows.
 void runExpert(const ExpertWeights& e, const float* xs, const float* weights, std::int64_t rows,
-               std::int64_t D, float limit, kernels::ThreadPool* pool, float* out) {
+               float limit, bool quantize, kernels::ThreadPool* pool, float* out) {
     const std::int64_t inter = e.w1.rows;
     std::vector<float> g(std::size_t(rows * inter)), u(std::size_t(rows * inter));
     kernels::gemm(xs, rows, e.w1, g.data(), pool);
@@ -30,9 +30,8 @@ void runExpert(const ExpertWeights& e, const float* xs, const float* weights, st
             }
             g[std::size_t(r * inter + i)] = gv * sigmoid(gv) * uv * weights[r];
         }
-    kernels::quantizeActivations(g.data(), rows, inter, pool);
+    if (quantize) kernels::quantizeActivations(g.data(), rows, inter, pool);
     kernels::gemm(g.data(), rows, e.w2, out, pool);
-    (void)D;
 }
 
 } // namespace
@@ -84,8 +83,8 @@ void LayerRunner::moe(const MoeWeights& w, const std::int32_t* tokens, const flo
             std::copy(x + list[std::size_t(r)].first * D, x + (list[std::size_t(r)].first + 1) * D, &xs[std::size_t(r * D)]);
             ws[std::size_t(r)] = list[std::size_t(r)].second;
         }
-        kernels::quantizeActivations(xs.data(), rows, D, pool);
-        runExpert(w.experts[std::size_t(e)], xs.data(), ws.data(), rows, D, limit, pool, out.data());
+        if (quantize) kernels::quantizeActivations(xs.data(), rows, D, pool);
+        runExpert(w.experts[std::size_t(e)], xs.data(), ws.data(), rows, limit, quantize, pool, out.data());
         for (std::int64_t r = 0; r < rows; ++r) {
             float* dst = y + list[std::size_t(r)].first * D;
             const float* src = &out[std::size_t(r * D)];
@@ -96,8 +95,8 @@ void LayerRunner::moe(const MoeWeights& w, const std::int32_t* tokens, const flo
     xs.assign(x, x + n * D);
     ws.assign(std::size_t(n), 1.0f);
     out.resize(std::size_t(n * D));
-    kernels::quantizeActivations(xs.data(), n, D, pool);
-    runExpert(w.shared, xs.data(), ws.data(), n, D, limit, pool, out.data());
+    if (quantize) kernels::quantizeActivations(xs.data(), n, D, pool);
+    runExpert(w.shared, xs.data(), ws.data(), n, limit, quantize, pool, out.data());
     for (std::int64_t i = 0; i < n * D; ++i) y[i] += out[std::size_t(i)];
 }
 

@@ -54,7 +54,7 @@ Vec ReferenceModel::attention(int l, const std::string& p, int ratio, const Vec&
     }
     Vec kv = rmsNorm(matvec(p + ".wkv", hd, D, x, true), &vec(p + ".kv_norm.weight"));
     rope(kv.data() + nope, pos, compressed, false);
-    refQuantRoundTrip(kv.data(), nope, 64, false);
+    if (quantize_) refQuantRoundTrip(kv.data(), nope, 64, false);
     L.kv.push_back(kv);
 
     auto compressorStep = [&](const std::string& cp, int d, std::vector<Vec>& A, std::vector<Vec>& Gs,
@@ -81,7 +81,7 @@ Vec ReferenceModel::attention(int l, const std::string& p, int ratio, const Vec&
             Vec qh(qi.begin() + h * id, qi.begin() + (h + 1) * id);
             rope(qh.data() + id - rd, pos, true, false);
             qh = hadamardDense(qh);
-            refQuantRoundTrip(qh.data(), id, 32, true);
+            if (quantize_) refQuantRoundTrip(qh.data(), id, 32, true);
             const double wh = w[std::size_t(h)] / std::sqrt(double(id)) / std::sqrt(double(ih));
             for (std::int64_t j = 0; j < visible; ++j) {
                 double dot = 0;

@@ -72,8 +72,8 @@ void refQuantRoundTrip(double* x, std::int64_t n, std::int64_t block, bool fp4) 
 
 // ---- weights -----------------------------------------------------------------------------------
 
-ReferenceModel::ReferenceModel(const model::ModelConfig& cfg, Lookup lookup)
-    : cfg_(cfg), lookup_(std::move(lookup)), layers_(std::size_t(cfg.numHiddenLayers)) {}
+ReferenceModel::ReferenceModel(const model::ModelConfig& cfg, Lookup lookup, bool quantize)
+    : cfg_(cfg), lookup_(std::move(lookup)), layers_(std::size_t(cfg.numHiddenLayers)), quantize_(quantize) {}
 
 const ReferenceModel::Matrix& ReferenceModel::mat(const std::string& prefix, std::int64_t rows, std::int64_t cols) {
     auto it = mats_.find(prefix);
@@ -124,7 +124,7 @@ Vec ReferenceModel::matvecRows(const std::string& prefix, std::int64_t rows, std
                                std::int64_t nr, const Vec& xin, bool quantizeInput) {
     const Matrix& m = mat(prefix, rows, cols);
     Vec x = xin;
-    if (quantizeInput) refQuantRoundTrip(x.data(), cols, 128, false);
+    if (quantizeInput && quantize_) refQuantRoundTrip(x.data(), cols, 128, false);
     Vec y(std::size_t(nr), 0.0);
     for (std::int64_t r = 0; r < nr; ++r) {
         double s = 0;
@@ -262,10 +262,10 @@ Vec ReferenceModel::compressEntry(const std::vector<Vec>& a, const std::vector<V
         for (int i = 0; i < d; ++i)
             for (int k = 0; k < d; ++k) hd[std::size_t(i)] += (__builtin_popcount(unsigned(i & k)) % 2 ? -1.0 : 1.0) * c[std::size_t(k)];
         for (double& v : hd) v /= std::sqrt(double(d));
-        refQuantRoundTrip(hd.data(), d, 32, true);
+        if (quantize_) refQuantRoundTrip(hd.data(), d, 32, true);
         return hd;
     }
-    refQuantRoundTrip(c.data(), d - rd, 64, false);
+    if (quantize_) refQuantRoundTrip(c.data(), d - rd, 64, false);
     return c;
 }
 

@@ -21,7 +21,8 @@ using Vec = std::vector<double>;
 class ReferenceModel {
 public:
     using Lookup = std::function<const model::TensorView*(const std::string&)>;
-    ReferenceModel(const model::ModelConfig& cfg, Lookup lookup);
+    // quantize = false skips every quantize-dequantize round trip (activations, KV, indexer).
+    ReferenceModel(const model::ModelConfig& cfg, Lookup lookup, bool quantize = true);
 
     // Consumes `token` at the next position and returns that position's logits [vocab].
     Vec step(std::int32_t token);
@@ -60,6 +61,7 @@ private:
     std::map<std::string, Vec> vecs_;
     std::vector<Layer> layers_;
     std::int64_t pos_ = 0;
+    bool quantize_ = true;
 };
 
 // The independent number-format helpers of the reference (exposed for tests).

@@ -34,6 +34,15 @@ inline void gemm(const float* x, std::int64_t n, const WeightMatrix& w, float* y
     gemm(x, n, w.cols, w, 0, w.rows, y, w.rows, pool);
 }
 
+// Totals of every gemm() call since the last reset, for benchmarks: flops (2*n*rows*cols) and
+// wall time spent inside gemm.
+struct GemmTotals {
+    double flops = 0;
+    double seconds = 0;
+};
+GemmTotals gemmTotals();
+void resetGemmTotals();
+
 // Dequantizes row `row`, columns [c0, c0 + len), of W into out (f32).
 void dequantizeRow(const WeightMatrix& w, std::int64_t row, std::int64_t c0, std::int64_t len, float* out);
 

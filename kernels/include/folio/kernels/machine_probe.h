@@ -1,0 +1,16 @@
+// Measurements of the machine itself, for benchmarks to report achieved fractions against:
+// fp32 FMA peak (register-only FMA chains on every thread) and memory copy bandwidth.
+#pragma once
+
+namespace folio::kernels {
+
+class ThreadPool;
+
+// GFLOP/s of fused multiply-adds (2 flops each) on all threads of `pool`, for about `seconds`.
+double measureFmaPeakGflops(ThreadPool& pool, double seconds = 0.3);
+
+// GB/s of memcpy over a buffer much larger than the caches (bytes read + bytes written counted once
+// as the copied size, the convention of STREAM's "copy").
+double measureCopyBandwidthGBs(ThreadPool& pool, double seconds = 0.3);
+
+} // namespace folio::kernels
