@@ -19,6 +19,7 @@ private slots:
     void coversEveryLayerType();
     void smoothPathMatchesReference();
     void matchesFloat64Reference();
+    void mtpMatchesReference();
     void chunkedPrefillAndDecodeAgree_data();
     void chunkedPrefillAndDecodeAgree();
     void saveRestoreContinuesExactly_data();
@@ -141,6 +142,53 @@ void TestModel::matchesFloat64Reference() {
     QVERIFY(earlyExact >= 12);
     QVERIFY(sumRel / n < 0.15);
     QVERIFY(sameArgmax >= int(0.75 * n));
+}
+
+void TestModel::mtpMatchesReference() {
+    // The MTP block (window-only, its own experts and head mix, shared embedding and head) in smooth
+    // mode against the reference at 1e-4, over 200 positions (past the 128-entry window), and
+    // chunked MTP against one-shot, bit for bit.
+    const int n = 200;
+    QVERIFY(tiny_.cfg.numNextnPredictLayers == 1);
+    const model::Checkpoint* ck = tiny_.checkpoint.get();
+    auto lookup = [ck](const std::string& name) { return ck->find(name); };
+    reference::ReferenceModel ref(tiny_.cfg, lookup, false);
+    auto weights = model::bindWeights(tiny_.cfg, lookup);
+    QVERIFY(weights.ok());
+    kernels::ThreadPool pool(2);
+    model::Forward fast(tiny_.cfg, weights.value(), &pool, false);
+    model::SequenceState state = model::makeSequenceState(tiny_.cfg);
+    std::vector<float> hidden, mtp;
+    fast.run(state, long_.data(), n, false, nullptr, &hidden);
+    fast.runMtp(state, 0, hidden.data(), long_.data() + 1, n, &mtp);
+    const int V = tiny_.cfg.vocabSize;
+    for (int t = 0; t < n; ++t) {
+        (void)ref.step(long_[std::size_t(t)]);
+        const reference::Vec r = ref.mtpStep(long_[std::size_t(t + 1)]);
+        double mean = 0, var = 0, err = 0;
+        for (int i = 0; i < V; ++i) mean += r[std::size_t(i)] / V;
+        for (int i = 0; i < V; ++i) {
+            var += (r[std::size_t(i)] - mean) * (r[std::size_t(i)] - mean);
+            err += (mtp[std::size_t(t) * V + i] - r[std::size_t(i)]) * (mtp[std::size_t(t) * V + i] - r[std::size_t(i)]);
+        }
+        if (std::sqrt(err / var) >= 1e-4) QFAIL(qPrintable(QString("MTP position %1: rel RMS %2").arg(t).arg(std::sqrt(err / var))));
+    }
+    // Chunked: 3 chunks of the same 200 positions give the same MTP logits.
+    model::Forward fastQ(tiny_.cfg, weights.value(), &pool, true);
+    model::SequenceState a = model::makeSequenceState(tiny_.cfg), b = model::makeSequenceState(tiny_.cfg);
+    std::vector<float> ha, la, all;
+    fastQ.run(a, long_.data(), n, false, nullptr, &ha);
+    fastQ.runMtp(a, 0, ha.data(), long_.data() + 1, n, &la);
+    for (int c0 = 0; c0 < n; c0 += 70) {
+        const int len = std::min(70, n - c0);
+        std::vector<float> hb, lb;
+        fastQ.run(b, long_.data() + c0, len, false, nullptr, &hb);
+        fastQ.runMtp(b, c0, hb.data(), long_.data() + c0 + 1, len, &lb);
+        all.insert(all.end(), lb.begin(), lb.end());
+    }
+    QCOMPARE(all.size(), la.size());
+    for (std::size_t i = 0; i < la.size(); ++i)
+        if (all[i] != la[i]) QFAIL(qPrintable(QString("chunked MTP differs at position %1").arg(i / std::size_t(V))));
 }
 
 void TestModel::chunkedPrefillAndDecodeAgree_data() {

@@ -64,10 +64,11 @@ void Forward::embed(const std::int32_t* tokens, std::int64_t n, float* h) const 
     }
 }
 
-void Forward::head(const float* h, std::int64_t n, float* logits) const {
+void Forward::head(const HyperConnection& hc, const std::vector<float>& norm, const float* h, std::int64_t n,
+                   float* logits) const {
     const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
     std::vector<float> mixes(std::size_t(n * hcm)), x(std::size_t(n * D));
-    kernels::gemm(h, n, w_.hcHead.fn, mixes.data(), pool_);
+    kernels::gemm(h, n, hc.fn, mixes.data(), pool_);
     HcMix mix;
     for (std::int64_t t = 0; t < n; ++t) {
         const float* ht = h + t * hcm * D;
@@ -75,18 +76,18 @@ void Forward::head(const float* h, std::int64_t n, float* logits) const {
         for (std::int64_t i = 0; i < hcm * D; ++i) ss += double(ht[i]) * ht[i];
         const float r = float(1.0 / std::sqrt(ss / double(hcm * D) + cfg_.rmsNormEps));
         for (std::int64_t i = 0; i < hcm; ++i) mixes[std::size_t(t * hcm + i)] *= r;
-        hcSplit(&mixes[std::size_t(t * hcm)], w_.hcHead, int(hcm), 0, float(cfg_.hcEps), &mix);
+        hcSplit(&mixes[std::size_t(t * hcm)], hc, int(hcm), 0, float(cfg_.hcEps), &mix);
         float* xt = &x[std::size_t(t * D)];
         std::fill(xt, xt + D, 0.0f);
         for (std::int64_t c = 0; c < hcm; ++c)
             for (std::int64_t i = 0; i < D; ++i) xt[i] += mix.pre[std::size_t(c)] * ht[c * D + i];
-        rmsNorm(xt, w_.norm.data(), int(D), float(cfg_.rmsNormEps), xt);
+        rmsNorm(xt, norm.data(), int(D), float(cfg_.rmsNormEps), xt);
     }
     kernels::gemm(x.data(), n, w_.head, logits, pool_);
 }
 
 void Forward::run(SequenceState& state, const std::int32_t* tokens, std::int64_t n, bool allPositions,
-                  std::vector<float>* logits) const {
+                  std::vector<float>* logits, std::vector<float>* hidden) const {
     if (n <= 0) return;
     const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
     std::vector<float> h(std::size_t(n * hcm * D));
@@ -96,10 +97,46 @@ void Forward::run(SequenceState& state, const std::int32_t* tokens, std::int64_t
         runner.run(w_.layers[std::size_t(l)], state.layers[std::size_t(l)], state.pos, tokens, n, h.data());
     state.pos += n;
     processed_ += n;
-    if (!logits) return;
-    const std::int64_t rows = allPositions ? n : 1;
-    logits->assign(std::size_t(rows * cfg_.vocabSize), 0.0f);
-    head(h.data() + (n - rows) * hcm * D, rows, logits->data());
+    if (logits) {
+        const std::int64_t rows = allPositions ? n : 1;
+        logits->assign(std::size_t(rows * cfg_.vocabSize), 0.0f);
+        head(w_.hcHead, w_.norm, h.data() + (n - rows) * hcm * D, rows, logits->data());
+    }
+    if (hidden) *hidden = std::move(h);
+}
+
+void Forward::runMtp(SequenceState& state, std::int64_t pos0, const float* hidden, const std::int32_t* nextTokens,
+                     std::int64_t n, std::vector<float>* logits) const {
+    if (w_.mtp.empty() || state.mtp.empty() || n <= 0) return;
+    const MtpWeights& m = w_.mtp.front();
+    const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
+    const float eps = float(cfg_.rmsNormEps);
+    // e = e_proj(enorm(embed(next))), shared by the copies; x_c = e + h_proj(hnorm(h_c)).
+    std::vector<float> e(std::size_t(n * D)), ep(std::size_t(n * D));
+    std::vector<float> hn(std::size_t(n * hcm * D)), hp(std::size_t(n * hcm * D));
+    for (std::int64_t t = 0; t < n; ++t) {
+        const std::uint16_t* row = w_.embed + std::int64_t(nextTokens[t]) * D;
+        float* et = &e[std::size_t(t * D)];
+        for (std::int64_t i = 0; i < D; ++i) et[i] = kernels::bf16ToF32(row[i]);
+        rmsNorm(et, m.enorm.data(), int(D), eps, et);
+        for (std::int64_t c = 0; c < hcm; ++c)
+            rmsNorm(hidden + (t * hcm + c) * D, m.hnorm.data(), int(D), eps, &hn[std::size_t((t * hcm + c) * D)]);
+    }
+    if (quantize_) {
+        kernels::quantizeActivations(e.data(), n, D, pool_);
+        kernels::quantizeActivations(hn.data(), n * hcm, D, pool_);
+    }
+    kernels::gemm(e.data(), n, m.eProj, ep.data(), pool_);
+    kernels::gemm(hn.data(), n * hcm, m.hProj, hp.data(), pool_);
+    for (std::int64_t t = 0; t < n; ++t)
+        for (std::int64_t c = 0; c < hcm; ++c)
+            for (std::int64_t i = 0; i < D; ++i) hp[std::size_t((t * hcm + c) * D + i)] += ep[std::size_t(t * D + i)];
+    LayerRunner runner{cfg_, pool_, ropePlain_, ropeCompressed_, quantize_};
+    runner.run(m.block, state.mtp.front(), pos0, nextTokens, n, hp.data());
+    if (logits) {
+        logits->assign(std::size_t(n * cfg_.vocabSize), 0.0f);
+        head(m.hcHead, m.norm, hp.data(), n, logits->data());
+    }
 }
 
 } // namespace folio::model

@@ -23,8 +23,15 @@ public:
 
     // Consumes tokens[0:n] at positions state.pos .. state.pos + n - 1 and advances state.pos.
     // logits (optional): [n, vocab] when allPositions, else [1, vocab] for the last token.
+    // hidden (optional): the residual copies after the last layer, [n, hc, D], for the MTP block.
     void run(SequenceState& state, const std::int32_t* tokens, std::int64_t n, bool allPositions,
-             std::vector<float>* logits) const;
+             std::vector<float>* logits, std::vector<float>* hidden = nullptr) const;
+
+    // The MTP block over the same n positions (pos0 = state.pos - n after run()): from the main
+    // model's hidden [n, hc, D] and the tokens that follow each position, logits [n, vocab]
+    // predicting the token two ahead. Uses and advances the MTP window state.
+    void runMtp(SequenceState& state, std::int64_t pos0, const float* hidden, const std::int32_t* nextTokens,
+                std::int64_t n, std::vector<float>* logits) const;
 
     // Counters for tests and benchmarks: tokens through the layers since construction.
     std::int64_t tokensProcessed() const { return processed_; }
@@ -32,7 +39,8 @@ public:
 private:
     friend struct LayerRunner;
     void embed(const std::int32_t* tokens, std::int64_t n, float* h) const;
-    void head(const float* h, std::int64_t n, float* logits) const;
+    void head(const HyperConnection& hc, const std::vector<float>& norm, const float* h, std::int64_t n,
+              float* logits) const;
 
     const ModelConfig& cfg_;
     const ModelWeights& w_;

@@ -30,6 +30,8 @@ SequenceState makeSequenceState(const ModelConfig& cfg) {
         if (ls.ratio > 0) ls.compressor = makeCompressor(ls.ratio, cfg.headDim);
         if (ls.ratio == 4) ls.indexer = makeCompressor(4, cfg.indexHeadDim);
     }
+    s.mtp.resize(std::size_t(cfg.numNextnPredictLayers));
+    for (LayerState& m : s.mtp) m.window.assign(std::size_t(cfg.slidingWindow) * cfg.headDim, 0.0f);
     return s;
 }
 

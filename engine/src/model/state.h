@@ -34,9 +34,10 @@ struct LayerState {
 struct SequenceState {
     std::int64_t pos = 0; // tokens consumed so far
     std::vector<LayerState> layers;
+    std::vector<LayerState> mtp; // the MTP blocks' window rings (window-only layers)
 };
 
-// An empty state shaped for `cfg` (main layers only).
+// An empty state shaped for `cfg`: the main layers and the MTP blocks.
 SequenceState makeSequenceState(const ModelConfig& cfg);
 
 } // namespace folio::model

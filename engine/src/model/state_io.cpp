@@ -96,6 +96,8 @@ Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostrea
         if (l.ratio > 0) writeCompressor(w, l.compressor);
         if (l.ratio == 4) writeCompressor(w, l.indexer);
     }
+    w.pod<std::uint32_t>(std::uint32_t(s.mtp.size()));
+    for (const LayerState& m : s.mtp) w.floats(m.window);
     const std::uint64_t sum = w.hash();
     out.write(reinterpret_cast<const char*>(&sum), sizeof sum);
     out.flush();
@@ -130,6 +132,11 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
         if (l.ratio > 0 && !readCompressor(r, l.compressor, pos, &why)) return why.empty() ? truncated : makeError(why);
         if (l.ratio == 4 && !readCompressor(r, l.indexer, pos, &why)) return why.empty() ? truncated : makeError(why);
     }
+    std::uint32_t mtpLayers = 0;
+    if (!r.pod(&mtpLayers)) return truncated;
+    if (mtpLayers != s.mtp.size()) return makeError("sequence state MTP blocks differ from the model's");
+    for (LayerState& m : s.mtp)
+        if (!r.floats(m.window, m.window.size())) return truncated;
     const std::uint64_t expect = r.hash();
     std::uint64_t sum = 0;
     in.read(reinterpret_cast<char*>(&sum), sizeof sum);

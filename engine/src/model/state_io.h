@@ -2,6 +2,7 @@
 //   "FOLIOSEQ" | u32 version | u64 model fingerprint | i64 position | u32 layers
 //   per layer: i32 ratio | window [W*hd] f32 | compressor | indexer
 //   compressor: i32 dim | i32 width | curA curG [ratio*width] | prevA prevG (ratio 4) | i64 count | entries
+//   u32 MTP blocks | their windows [W*hd] f32
 //   u64 FNV-1a checksum of every byte before it
 // Little-endian, f32 entries. A stream from another model, a wrong version, a truncated stream or a
 // checksum mismatch is refused with a message saying which.

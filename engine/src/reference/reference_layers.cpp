@@ -42,7 +42,7 @@ Vec ReferenceModel::attention(int l, const std::string& p, int ratio, const Vec&
     const std::int64_t nope = hd - rd, ql = cfg_.qLoraRank, G = cfg_.oGroups, ol = cfg_.oLoraRank, W = cfg_.slidingWindow;
     const bool compressed = ratio > 0;
     Layer& L = layers_[std::size_t(l)];
-    const std::int64_t pos = pos_;
+    const std::int64_t pos = curPos_;
 
     const Vec qr = rmsNorm(matvec(p + ".wq_a", ql, D, x, true), &vec(p + ".q_norm.weight"));
     Vec q = matvec(p + ".wq_b", H * hd, ql, qr, true);
@@ -176,36 +176,63 @@ Vec ReferenceModel::moe(const std::string& p, bool hashed, const Vec& x, std::in
     return out;
 }
 
+void ReferenceModel::block(int l, const std::string& p, int ratio, bool hashed, std::int32_t token, std::vector<Vec>& h) {
+    const std::int64_t D = cfg_.hiddenSize;
+    const int hc = cfg_.hcMult;
+    for (int sub = 0; sub < 2; ++sub) {
+        Vec post;
+        std::vector<Vec> comb;
+        const Vec x = hcPre(p + (sub == 0 ? ".hc_attn" : ".hc_ffn"), h, &post, &comb, false);
+        const Vec xn = rmsNorm(x, &vec(p + (sub == 0 ? ".attn_norm.weight" : ".ffn_norm.weight")));
+        const Vec y = sub == 0 ? attention(l, p + ".attn", ratio, xn) : moe(p + ".ffn", hashed, xn, token);
+        std::vector<Vec> nh(static_cast<std::size_t>(hc), Vec(static_cast<std::size_t>(D), 0.0));
+        for (int j = 0; j < hc; ++j)
+            for (std::int64_t k = 0; k < D; ++k) {
+                double v = post[std::size_t(j)] * y[std::size_t(k)];
+                for (int i = 0; i < hc; ++i) v += comb[std::size_t(i)][std::size_t(j)] * h[std::size_t(i)][std::size_t(k)];
+                nh[std::size_t(j)][std::size_t(k)] = v;
+            }
+        h = std::move(nh);
+    }
+}
+
+Vec ReferenceModel::headLogits(const std::string& hcPrefix, const std::string& normName, const std::vector<Vec>& h) {
+    const Vec x = hcPre(hcPrefix, h, nullptr, nullptr, true);
+    const Vec xn = rmsNorm(x, &vec(normName));
+    return matvec("head", cfg_.vocabSize, cfg_.hiddenSize, xn, false);
+}
+
 Vec ReferenceModel::step(std::int32_t token) {
     const std::int64_t D = cfg_.hiddenSize;
     const int hc = cfg_.hcMult;
     const model::TensorView* emb = lookup_("embed.weight");
     Vec e(static_cast<std::size_t>(D));
     for (std::int64_t i = 0; i < D; ++i) e[std::size_t(i)] = bf16v(reinterpret_cast<const std::uint16_t*>(emb->data)[std::int64_t(token) * D + i]);
-    std::vector<Vec> h(std::size_t(hc), e);
-    for (int l = 0; l < cfg_.numHiddenLayers; ++l) {
-        const std::string p = "layers." + std::to_string(l);
-        for (int sub = 0; sub < 2; ++sub) {
-            Vec post;
-            std::vector<Vec> comb;
-            const Vec x = hcPre(p + (sub == 0 ? ".hc_attn" : ".hc_ffn"), h, &post, &comb, false);
-            const Vec xn = rmsNorm(x, &vec(p + (sub == 0 ? ".attn_norm.weight" : ".ffn_norm.weight")));
-            const Vec y = sub == 0 ? attention(l, p + ".attn", cfg_.compressRatio(l), xn)
-                                   : moe(p + ".ffn", l < cfg_.numHashLayers, xn, token);
-            std::vector<Vec> nh(static_cast<std::size_t>(hc), Vec(static_cast<std::size_t>(D), 0.0));
-            for (int j = 0; j < hc; ++j)
-                for (std::int64_t k = 0; k < D; ++k) {
-                    double v = post[std::size_t(j)] * y[std::size_t(k)];
-                    for (int i = 0; i < hc; ++i) v += comb[std::size_t(i)][std::size_t(j)] * h[std::size_t(i)][std::size_t(k)];
-                    nh[std::size_t(j)][std::size_t(k)] = v;
-                }
-            h = std::move(nh);
-        }
-    }
-    const Vec x = hcPre("hc_head", h, nullptr, nullptr, true);
-    const Vec xn = rmsNorm(x, &vec("norm.weight"));
+    std::vector<Vec> h(static_cast<std::size_t>(hc), e);
+    curPos_ = pos_;
+    for (int l = 0; l < cfg_.numHiddenLayers; ++l)
+        block(l, "layers." + std::to_string(l), cfg_.compressRatio(l), l < cfg_.numHashLayers, token, h);
+    lastHidden_ = h;
     ++pos_;
-    return matvec("head", cfg_.vocabSize, D, xn, false);
+    return headLogits("hc_head", "norm.weight", h);
+}
+
+Vec ReferenceModel::mtpStep(std::int32_t nextToken) {
+    const std::int64_t D = cfg_.hiddenSize;
+    const std::string p = "mtp.0";
+    const model::TensorView* emb = lookup_("embed.weight");
+    Vec e(static_cast<std::size_t>(D));
+    for (std::int64_t i = 0; i < D; ++i) e[std::size_t(i)] = bf16v(reinterpret_cast<const std::uint16_t*>(emb->data)[std::int64_t(nextToken) * D + i]);
+    const Vec ep = matvec(p + ".e_proj", D, D, rmsNorm(e, &vec(p + ".enorm.weight")), true);
+    std::vector<Vec> h;
+    for (const Vec& c : lastHidden_) {
+        Vec x = matvec(p + ".h_proj", D, D, rmsNorm(c, &vec(p + ".hnorm.weight")), true);
+        for (std::int64_t i = 0; i < D; ++i) x[std::size_t(i)] += ep[std::size_t(i)];
+        h.push_back(x);
+    }
+    curPos_ = pos_ - 1;
+    block(cfg_.numHiddenLayers, p, 0, false, nextToken, h);
+    return headLogits(p + ".hc_head", p + ".norm.weight", h);
 }
 
 } // namespace folio::reference

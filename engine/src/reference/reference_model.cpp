@@ -73,7 +73,7 @@ void refQuantRoundTrip(double* x, std::int64_t n, std::int64_t block, bool fp4) 
 // ---- weights -----------------------------------------------------------------------------------
 
 ReferenceModel::ReferenceModel(const model::ModelConfig& cfg, Lookup lookup, bool quantize)
-    : cfg_(cfg), lookup_(std::move(lookup)), layers_(std::size_t(cfg.numHiddenLayers)), quantize_(quantize) {}
+    : cfg_(cfg), lookup_(std::move(lookup)), layers_(std::size_t(cfg.numHiddenLayers + cfg.numNextnPredictLayers)), quantize_(quantize) {}
 
 const ReferenceModel::Matrix& ReferenceModel::mat(const std::string& prefix, std::int64_t rows, std::int64_t cols) {
     auto it = mats_.find(prefix);

@@ -28,6 +28,10 @@ public:
     Vec step(std::int32_t token);
     std::int64_t position() const { return pos_; }
 
+    // The MTP block (deepseek-v4.md section 4, MTP) at the last consumed position t, given the
+    // token at t+1: logits predicting the token at t+2. Call after step() for position t.
+    Vec mtpStep(std::int32_t nextToken);
+
 private:
     struct Matrix {
         std::int64_t rows = 0, cols = 0;
@@ -54,6 +58,9 @@ private:
                       const std::string& prefix, bool indexer);
     Vec moe(const std::string& p, bool hashed, const Vec& x, std::int32_t token);
     Vec expert(const std::string& p, std::int64_t inter, const Vec& x, double weight);
+    // One block (mHC + attention + mHC + MoE) on residual copies h, in place.
+    void block(int layerIndex, const std::string& p, int ratio, bool hashed, std::int32_t token, std::vector<Vec>& h);
+    Vec headLogits(const std::string& hcPrefix, const std::string& normName, const std::vector<Vec>& h);
 
     model::ModelConfig cfg_;
     Lookup lookup_;
@@ -61,6 +68,8 @@ private:
     std::map<std::string, Vec> vecs_;
     std::vector<Layer> layers_;
     std::int64_t pos_ = 0;
+    std::int64_t curPos_ = 0;       // position the layers are computing
+    std::vector<Vec> lastHidden_;   // residual copies after the last layer at position pos_ - 1
     bool quantize_ = true;
 };
 
