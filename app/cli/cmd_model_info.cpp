@@ -1,16 +1,172 @@
-// folio-cli model-info
+// folio-cli model-info: a model's configuration, memory plan and (when shards are present) the
+// validation of its checkpoint.
 #include "args.h"
 #include "cli.h"
+#include "json_line.h"
+
+// Developer tooling over the engine's checkpoint internals (folio_cli sees engine/src).
+#include "model_io/config.h"
+#include "model_io/memory_plan.h"
+#include "model_io/safetensors.h"
+#include "model_io/tensor_spec.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
 
 namespace folio::cli {
 
+namespace {
+
+constexpr std::int64_t k256K = 262144;
+constexpr std::int64_t k1M = 1048576;
+
+std::string gib(double bytes) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.2f GiB", bytes / 1073741824.0);
+    return b;
+}
+
+std::string objectJson(std::initializer_list<std::pair<const char*, std::uint64_t>> fields) {
+    std::string s = "{";
+    for (const auto& [k, v] : fields) s += (s.size() > 1 ? "," : "") + JsonLine::quote(k) + ":" + std::to_string(v);
+    return s + "}";
+}
+
+struct CheckpointReport {
+    bool present = false;
+    bool valid = false;
+    std::string error;
+    std::size_t tensors = 0, shards = 0;
+    std::uint64_t bytes = 0;
+};
+
+CheckpointReport checkCheckpoint(const std::string& dir, const model::ModelConfig& cfg) {
+    CheckpointReport r;
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) return r;
+    if (!fs::exists(dir + "/model.safetensors.index.json", ec) && !fs::exists(dir + "/model.safetensors", ec)) return r;
+    r.present = true;
+    auto ckpt = model::Checkpoint::open(dir);
+    if (!ckpt) {
+        r.error = ckpt.error();
+        return r;
+    }
+    r.tensors = (*ckpt)->size();
+    r.shards = (*ckpt)->shardNames().size();
+    r.bytes = (*ckpt)->tensorBytes();
+    const Status s = model::validateCheckpoint(**ckpt, cfg);
+    r.valid = s.ok();
+    r.error = s.error();
+    return r;
+}
+
+int run(const std::vector<std::string>& argv) {
+    Args args({"json"}, {"chunk"});
+    if (!args.parse(argv)) return fail("model-info", args.error(), ExitUsage);
+    if (args.positional().size() != 1) return fail("model-info", "expects one DIR (or config.json path)", ExitUsage);
+    long long chunk = 0;
+    if (!args.intValue("chunk", 2048, &chunk) || chunk <= 0)
+        return fail("model-info", args.error().empty() ? "--chunk must be positive" : args.error(), ExitUsage);
+
+    const std::string path = args.positional()[0];
+    std::error_code ec;
+    const bool isDir = std::filesystem::is_directory(path, ec);
+    const std::string configPath = isDir ? path + "/config.json" : path;
+    auto cfg = model::loadConfig(configPath);
+    if (!cfg) return fail("model-info", cfg.error());
+    const model::ModelConfig& c = *cfg;
+    const model::MemoryPlan p = model::planMemory(c);
+    const std::size_t tensorCount = model::expectedTensors(c).size();
+    const std::uint64_t kv256Bf16 = model::kvStateBytes(c, k256K, false), kv256Fp8 = model::kvStateBytes(c, k256K, true);
+    const std::uint64_t kv1MBf16 = model::kvStateBytes(c, k1M, false), kv1MFp8 = model::kvStateBytes(c, k1M, true);
+    const std::uint64_t scratch = model::scratchBytes(c, chunk, k256K);
+    const CheckpointReport ck = isDir ? checkCheckpoint(path, c) : CheckpointReport{};
+    const char* experts = model::expertFormat(c) == model::ExpertFormat::Fp4   ? "fp4"
+                          : model::expertFormat(c) == model::ExpertFormat::Fp8 ? "fp8"
+                                                                                : "bf16";
+
+    if (args.has("json")) {
+        JsonLine j;
+        j.add("path", path).add("model_type", c.modelType).add("num_hidden_layers", c.numHiddenLayers);
+        j.add("num_mtp_layers", c.numNextnPredictLayers).add("swa_layers", p.swaLayers);
+        j.add("csa_layers", p.csaLayers).add("hca_layers", p.hcaLayers).add("hidden_size", c.hiddenSize);
+        j.add("n_routed_experts", c.nRoutedExperts).add("expert_dtype", experts);
+        j.add("tensor_count", std::uint64_t(tensorCount));
+        j.add("weight_bytes", p.weights.total);
+        j.addRaw("weight_bytes_by_kind",
+                 objectJson({{"embed_head", p.weights.embedHead},
+                             {"attention", p.weights.attention},
+                             {"compressor_indexer", p.weights.compressor},
+                             {"mhc_norms", p.weights.hcNorm},
+                             {"router", p.weights.router},
+                             {"shared_experts", p.weights.sharedExperts},
+                             {"routed_experts", p.weights.routedExperts},
+                             {"mtp", p.weights.mtp}}));
+        j.add("total_params", p.totalParams).add("mtp_params", p.mtpParams).add("active_params", p.activeParams);
+        // bf16 entries are the default figures; *_fp8 the fp8-entry layout (section 5's table).
+        j.add("kv_bytes_per_token", p.kv.perTokenBf16).add("kv_bytes_per_token_fp8", p.kv.perTokenFp8);
+        j.add("kv_bytes_at_256k", kv256Bf16).add("kv_bytes_at_256k_fp8", kv256Fp8);
+        j.add("kv_bytes_at_1m", kv1MBf16).add("kv_bytes_at_1m_fp8", kv1MFp8);
+        j.add("window_bytes", p.kv.windowBf16).add("window_bytes_fp8", p.kv.windowFp8);
+        j.add("compressor_state_bytes", p.kv.carriedRows);
+        j.add("scratch_chunk_tokens", std::int64_t(chunk)).add("scratch_bytes", scratch);
+        if (ck.present) {
+            j.add("checkpoint_tensors", std::uint64_t(ck.tensors)).add("checkpoint_shards", std::uint64_t(ck.shards));
+            j.add("checkpoint_bytes", ck.bytes).add("checkpoint_valid", ck.valid);
+            if (!ck.valid) j.add("checkpoint_error", ck.error);
+        }
+        j.print();
+        return ck.present && !ck.valid ? ExitFailed : ExitOk;
+    }
+
+    std::printf("%s: %s\n", path.c_str(), c.modelType.c_str());
+    std::printf("  layers      %d (+%d MTP): %d SWA, %d CSA (ratio 4), %d HCA (ratio 128); %d hash-routed\n",
+                c.numHiddenLayers, c.numNextnPredictLayers, p.swaLayers, p.csaLayers, p.hcaLayers, c.numHashLayers);
+    std::printf("  attention   hidden %d, %d heads x %d (rope %d), q_lora %d, o_lora %d x %d groups, window %d\n",
+                c.hiddenSize, c.numAttentionHeads, c.headDim, c.qkRopeHeadDim, c.qLoraRank, c.oLoraRank, c.oGroups,
+                c.slidingWindow);
+    std::printf("  indexer     %d heads x %d, top-%d\n", c.indexNHeads, c.indexHeadDim, c.indexTopk);
+    std::printf("  experts     %d routed (%d per token, %s) + %d shared, width %d; vocab %d\n", c.nRoutedExperts,
+                c.numExpertsPerTok, experts, c.nSharedExperts, c.moeIntermediateSize, c.vocabSize);
+    std::printf("  parameters  %.2fB total (%.2fB MTP), %.2fB active per token\n", double(p.totalParams) / 1e9,
+                double(p.mtpParams) / 1e9, double(p.activeParams) / 1e9);
+    std::printf("weights       %s (%llu bytes) in %zu tensors\n", gib(double(p.weights.total)).c_str(),
+                static_cast<unsigned long long>(p.weights.total), tensorCount);
+    const std::pair<const char*, std::uint64_t> kinds[] = {
+        {"embed+head", p.weights.embedHead},       {"attention", p.weights.attention},
+        {"compressor/indexer", p.weights.compressor}, {"mHC/norms", p.weights.hcNorm},
+        {"router", p.weights.router},              {"shared experts", p.weights.sharedExperts},
+        {"routed experts", p.weights.routedExperts}, {"MTP", p.weights.mtp}};
+    for (const auto& [name, bytes] : kinds) std::printf("  %-20s %s\n", name, gib(double(bytes)).c_str());
+    std::printf("KV state      window excluded: %.2f B/token (bf16 entries), %.2f B/token (fp8 entries)\n",
+                p.kv.perTokenBf16, p.kv.perTokenFp8);
+    std::printf("  at 256K     %s bf16, %s fp8\n", gib(double(kv256Bf16)).c_str(), gib(double(kv256Fp8)).c_str());
+    std::printf("  at 1M       %s bf16, %s fp8\n", gib(double(kv1MBf16)).c_str(), gib(double(kv1MFp8)).c_str());
+    std::printf("  window      %.2f MiB bf16, %.2f MiB fp8 per sequence; compressor rows %.2f MiB\n",
+                double(p.kv.windowBf16) / 1048576.0, double(p.kv.windowFp8) / 1048576.0,
+                double(p.kv.carriedRows) / 1048576.0);
+    std::printf("scratch       %s for a %lld-token chunk at 256K context\n", gib(double(scratch)).c_str(), chunk);
+    if (ck.present) {
+        if (ck.tensors)
+            std::printf("checkpoint    %zu tensors in %zu shards, %s: %s\n", ck.tensors, ck.shards,
+                        gib(double(ck.bytes)).c_str(), ck.valid ? "valid" : "INVALID");
+        if (!ck.valid) return fail("model-info", ck.error);
+    }
+    return ExitOk;
+}
+
+} // namespace
+
 const Command kModelInfoCommand{
     "model-info", "Show a model's configuration and memory plan",
-    "Usage: folio-cli model-info DIR [--json]\n\n"
+    "Usage: folio-cli model-info DIR [--json] [--chunk N]\n\n"
     "Prints the configuration and the memory plan: weight bytes by kind, KV state bytes per token\n"
-    "and at 256K and 1M tokens, scratch.\n",
-    [](const std::vector<std::string>& a) {
-        return pendingCommand("model-info", a, {"json"}, {}, "the memory plan arrives with the engine");
-    }};
+    "and at 256K and 1M tokens (bf16 and fp8 entries, window excluded), scratch for an N-token\n"
+    "chunk (default 2048). DIR holds config.json (a path to a config.json file works too); when it\n"
+    "also holds safetensors shards, the checkpoint is validated against the config.\n",
+    run};
 
 } // namespace folio::cli

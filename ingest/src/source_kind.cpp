@@ -1,4 +1,4 @@
-#include "folio/source_kind.h"
+#include "folio/ingest/source_kind.h"
 
 #include <QDir>
 #include <QFileInfo>

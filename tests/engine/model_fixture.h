@@ -41,7 +41,7 @@ struct TinyModel {
     std::string path() const { return dir.path().toStdString(); }
 };
 
-// Deterministic token ids in [2, vocab) (no BOS/EOS).
+// Deterministic token ids in [2, vocab): any row of the embedding, special or not.
 inline std::vector<std::int32_t> randomTokens(std::size_t n, int vocab, unsigned seed) {
     std::mt19937 rng(seed);
     std::uniform_int_distribution<int> d(2, vocab - 1);

@@ -155,6 +155,7 @@ void TestFormats::agreesWithReference() {
     for (int i = 0; i < 20000; ++i) {
         const float v = n(rng) * std::exp2(float(int(rng() % 30) - 15));
         QCOMPARE(double(e4m3ToF32(f32ToE4m3(v))), folio::reference::refRoundE4m3(v));
+        QCOMPARE(double(roundToE4m3(v)), folio::reference::refRoundE4m3(v));
         const float w = n(rng) * 4.0f;
         QCOMPARE(double(e2m1ToF32(f32ToE2m1(w))), folio::reference::refRoundE2m1(w));
     }

@@ -27,6 +27,7 @@ enum class DType : int {
 std::size_t dtypeBits(DType t);   // 4 for F4, else 8 * bytes
 const char* dtypeName(DType t);   // the safetensors spelling
 bool parseDType(const std::string& s, DType* out);
+std::string shapeToString(const std::vector<std::int64_t>& shape); // "[129280, 4096]"
 
 struct TensorView {
     std::string name;

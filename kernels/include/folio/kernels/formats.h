@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -73,6 +74,26 @@ inline std::uint8_t f32ToE4m3(float f) {
     return std::uint8_t(sign | ((exp + 7) << 3) | q);
 }
 
+// The e4m3 value nearest to f (ties to even), saturating at +-448: the value-level equivalent of
+// e4m3ToF32(f32ToE4m3(f)), without frexp, for the hot activation round trips. Normal range: round
+// the float's mantissa to 3 bits on its bit pattern; subnormal range (|f| < 2^-6): round to a
+// multiple of 2^-9 by adding and removing 2^14, whose float ulp is 2^-9.
+inline float roundToE4m3(float f) {
+    if (std::isnan(f)) return f;
+    const float a = std::fabs(f);
+    float r;
+    if (a >= 448.0f) {
+        r = 448.0f;
+    } else if (a < 0.015625f) {
+        r = (a + 16384.0f) - 16384.0f; // exact IEEE arithmetic: never reassociated without -ffast-math
+    } else {
+        std::uint32_t b = std::bit_cast<std::uint32_t>(a);
+        b += 0x7ffffu + ((b >> 20) & 1u);
+        r = std::bit_cast<float>(b & 0xfff00000u);
+    }
+    return std::copysign(r, f);
+}
+
 // fp4 e2m1 code table (deepseek-v4.md section 3).
 inline constexpr std::array<float, 16> kE2m1Values = {0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,
                                                       4.0f,  6.0f,  -0.0f, -0.5f, -1.0f, -1.5f,
@@ -114,7 +135,7 @@ inline void roundTripE4m3(float* x, int n, int block) {
         for (int i = 0; i < len; ++i) amax = std::fmax(amax, std::fabs(x[b + i]));
         const float s = ue8m0Scale(amax, 448.0f);
         const float inv = 1.0f / s; // exact: s is a power of two
-        for (int i = 0; i < len; ++i) x[b + i] = e4m3ToF32(f32ToE4m3(x[b + i] * inv)) * s;
+        for (int i = 0; i < len; ++i) x[b + i] = roundToE4m3(x[b + i] * inv) * s;
     }
 }
 

@@ -1,0 +1,130 @@
+#include "store_schema.h"
+
+namespace folio::ingest::detail {
+
+namespace {
+
+// Enums stored here carry explicit values in document.h / git_source.h (DocumentKind, SkipReason,
+// GitTreeMode). Spans hold PDF pages (kind 1) and transcript cues (kind 2).
+constexpr const char* kVersion1 = R"sql(
+CREATE TABLE sessions (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    model_fingerprint TEXT NOT NULL DEFAULT '',
+    context_size INTEGER NOT NULL DEFAULT 0,
+    budget INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    location TEXT NOT NULL,
+    kind_name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX sources_session ON sources(session_id, position);
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind INTEGER NOT NULL,
+    language TEXT NOT NULL,
+    text BLOB NOT NULL,
+    notes TEXT NOT NULL DEFAULT '',
+    byte_size INTEGER NOT NULL,
+    line_count INTEGER NOT NULL,
+    change_rank INTEGER NOT NULL,
+    last_commit_time INTEGER NOT NULL DEFAULT 0,
+    last_commit TEXT NOT NULL DEFAULT '',
+    UNIQUE (source_id, path)
+);
+CREATE TABLE spans (
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    kind INTEGER NOT NULL,
+    ordinal INTEGER NOT NULL,
+    label TEXT NOT NULL DEFAULT '',
+    start_ms INTEGER NOT NULL DEFAULT 0,
+    end_ms INTEGER NOT NULL DEFAULT -1,
+    begin_byte INTEGER NOT NULL,
+    end_byte INTEGER NOT NULL,
+    source_line INTEGER NOT NULL DEFAULT 0,
+    source_last_line INTEGER NOT NULL DEFAULT 0,
+    has_text INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (document_id, kind, ordinal)
+);
+CREATE TABLE skipped (
+    id INTEGER PRIMARY KEY,
+    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    reason INTEGER NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX skipped_source ON skipped(source_id);
+CREATE TABLE submodules (
+    source_id INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+    path TEXT NOT NULL,
+    url TEXT NOT NULL DEFAULT '',
+    commit_id TEXT NOT NULL DEFAULT '',
+    followed INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (source_id, path)
+);
+CREATE TABLE token_counts (
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    tokenizer TEXT NOT NULL,
+    tokens INTEGER NOT NULL,
+    PRIMARY KEY (document_id, tokenizer)
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    begin_byte INTEGER NOT NULL,
+    end_byte INTEGER NOT NULL,
+    first_line INTEGER NOT NULL,
+    last_line INTEGER NOT NULL,
+    tokens INTEGER NOT NULL DEFAULT -1,
+    body TEXT NOT NULL,
+    UNIQUE (document_id, ordinal)
+);
+CREATE VIRTUAL TABLE chunks_fts USING fts5(body, content = 'chunks', content_rowid = 'id',
+                                          tokenize = 'porter unicode61');
+CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, body) VALUES (new.id, new.body);
+END;
+CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, body) VALUES ('delete', old.id, old.body);
+END;
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    tokens INTEGER NOT NULL DEFAULT -1,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX messages_session ON messages(session_id, id);
+CREATE TABLE snapshots (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    path TEXT NOT NULL,
+    token_count INTEGER NOT NULL,
+    model_fingerprint TEXT NOT NULL,
+    byte_size INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (session_id, key)
+);
+)sql";
+
+} // namespace
+
+const std::vector<Migration>& storeMigrations() {
+    static const std::vector<Migration> migrations = {{1, kVersion1}};
+    return migrations;
+}
+
+} // namespace folio::ingest::detail
