@@ -25,8 +25,17 @@ int run(const std::vector<std::string>& argv) {
 
 const Command kBenchCommand{
     "bench", "Run a benchmark (tokenizer, ingest, prefill, decode, cache)",
-    "Usage: folio-cli bench tokenizer|ingest|prefill|decode|cache [--model DIR] [--context N]\n"
-    "                       [--threads N] [--device cpu|cuda|auto] [--json]\n\n"
+    "Usage: folio-cli bench BENCHMARK [OPTIONS] [--json]\n\n"
+    "  tokenizer [--model DIR|FILE] [--book FILE] [--source DIR] [--source-limit MB] [--threads N]\n"
+    "      encode MB/s on a book and a source tree, one thread and all threads\n"
+    "  ingest --repo PATH [--tokenizer FILE | --model DIR] [--threads N] [--committed]\n"
+    "      scan and pack MB/s and files/s of a repository, with and without token counts\n"
+    "  prefill --model DIR [--context N] [--chunk N] [--threads N] [--no-blas]\n"
+    "      tokens/s, linear-layer GFLOP/s against the measured FMA peak and OpenBLAS sgemm\n"
+    "  decode --model DIR [--context N] [--tokens N] [--threads N]\n"
+    "      tokens/s and weight GB/s read per token against measured copy bandwidth\n"
+    "  cache --model DIR [--context N]\n"
+    "      follow-up latency on a cached context against a cold prefill\n\n"
     "With --json each line is {\"bench\":..,\"metric\":..,\"value\":..,\"unit\":..} plus what was\n"
     "measured on (model, context, threads, device).\n",
     run};

@@ -51,8 +51,12 @@ std::atomic<std::int64_t> gFlops{0}, gNanos{0};
 
 // Register blocking (BLIS-style): a micro tile of kMr tokens x kNr output rows is accumulated in
 // registers from packed panels: A (tokens) as [k][kMr], B (dequantized weights) as [k][kNr].
-// AVX-512: 6 x 32 -> 12 accumulators; AVX2: 6 x 16 -> 12 accumulators.
-constexpr int kMr = 6;
+// AVX-512: 8 x 32 -> 16 accumulators; AVX2: 6 x 16 -> 12 accumulators.
+#if defined(__AVX512F__)
+constexpr int kMr = 8; // 16 accumulators of 32 registers
+#else
+constexpr int kMr = 6; // 12 accumulators of 16 registers
+#endif
 constexpr int kNr = 2 * kLanes;
 constexpr std::int64_t kRowTile = 4 * kNr; // output rows per task
 constexpr std::int64_t kKTile = 256;        // inputs per packed slice
