@@ -61,21 +61,37 @@ constexpr int kNr = 2 * kLanes;
 constexpr std::int64_t kRowTile = 4 * kNr; // output rows per task
 constexpr std::int64_t kKTile = 256;        // inputs per packed slice
 
-// c[kMr][kNr] = sum_k a[k][i] * b[k][j]
-inline void microKernel(const float* a, const float* b, std::int64_t kc, float* c) {
-    vec acc[kMr][2] = {};
+// c[i][j] = sum_k a[k][i] * b[k][j] for the first MT tokens of the block. Every output is one FMA
+// chain over k whatever MT is, so a token's results do not depend on how many share its block.
+template <int MT> inline void microKernel(const float* a, const float* b, std::int64_t kc, float* c) {
+    vec acc[MT][2] = {};
     for (std::int64_t k = 0; k < kc; ++k) {
         const vec b0 = loadv(b + k * kNr), b1 = loadv(b + k * kNr + kLanes);
         const float* ak = a + k * kMr;
-        for (int i = 0; i < kMr; ++i) {
+        for (int i = 0; i < MT; ++i) {
             const vec ai = vec{} + ak[i];
             acc[i][0] += ai * b0;
             acc[i][1] += ai * b1;
         }
     }
-    for (int i = 0; i < kMr; ++i) {
+    for (int i = 0; i < MT; ++i) {
         storev(c + i * kNr, acc[i][0]);
         storev(c + i * kNr + kLanes, acc[i][1]);
+    }
+}
+
+inline void microKernelN(int mt, const float* a, const float* b, std::int64_t kc, float* c) {
+    switch (mt) {
+    case 1: microKernel<1>(a, b, kc, c); break;
+    case 2: microKernel<2>(a, b, kc, c); break;
+    case 3: microKernel<3>(a, b, kc, c); break;
+    case 4: microKernel<4>(a, b, kc, c); break;
+    case 5: microKernel<5>(a, b, kc, c); break;
+#if defined(__AVX512F__)
+    case 6: microKernel<6>(a, b, kc, c); break;
+    case 7: microKernel<7>(a, b, kc, c); break;
+#endif
+    default: microKernel<kMr>(a, b, kc, c); break;
     }
 }
 
@@ -121,6 +137,58 @@ static inline void decodeFp4Block(const std::uint8_t* q, float scale, float* out
         out[2 * i + 1] = pairs[q[i]][1] * scale;
     }
 #endif
+}
+
+#if defined(__AVX512F__)
+// dst[k * kNr + j] = src[j * kKTile + k] for a 16 x 16 block: four rounds of unpack/shuffle.
+static inline void transpose16(const float* src, float* dst) {
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * kKTile);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    }
+    // r[4q + m] now holds, in each 128-bit lane L, the k = 4L + m column of rows 4q..4q+3.
+    for (int i = 0; i < 8; ++i) {
+        const int a = (i / 4) * 8 + (i % 4), b = a + 4;
+        t[i] = _mm512_shuffle_f32x4(r[a], r[b], 0x88);     // lanes 0, 2 of a and b
+        t[i + 8] = _mm512_shuffle_f32x4(r[a], r[b], 0xdd); // lanes 1, 3
+    }
+    for (int i = 0; i < 4; ++i) {
+        // Combine the two halves (rows 0..7 and 8..15) for k = m + 4L.
+        const __m512 lo0 = _mm512_shuffle_f32x4(t[i], t[i + 4], 0x88), hi0 = _mm512_shuffle_f32x4(t[i], t[i + 4], 0xdd);
+        const __m512 lo1 = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0x88), hi1 = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0xdd);
+        _mm512_storeu_ps(dst + (i + 0) * kNr, lo0);
+        _mm512_storeu_ps(dst + (i + 8) * kNr, hi0);
+        _mm512_storeu_ps(dst + (i + 4) * kNr, lo1);
+        _mm512_storeu_ps(dst + (i + 12) * kNr, hi1);
+    }
+}
+#endif
+
+// Packs `nr` (<= kNr) dequantized rows of `kc` inputs (row stride kKTile) k-major into a panel of
+// kNr rows; missing rows are zero.
+static void packPanel(const float* rows, std::int64_t nr, std::int64_t kc, float* bp) {
+    std::int64_t k0 = 0;
+#if defined(__AVX512F__)
+    if (nr == kNr)
+        for (; k0 + 16 <= kc; k0 += 16)
+            for (int j0 = 0; j0 < kNr; j0 += 16) transpose16(rows + j0 * kKTile + k0, bp + k0 * kNr + j0);
+#endif
+    for (int j = 0; j < kNr; ++j) {
+        if (j < nr) {
+            const float* src = rows + j * kKTile;
+            for (std::int64_t k = k0; k < kc; ++k) bp[k * kNr + j] = src[k];
+        } else {
+            for (std::int64_t k = 0; k < kc; ++k) bp[k * kNr + j] = 0.0f;
+        }
+    }
 }
 
 void dequantizeRow(const WeightMatrix& w, std::int64_t row, std::int64_t c0, std::int64_t len, float* out) {
@@ -186,18 +254,9 @@ void gemm(const float* x, std::int64_t n, std::int64_t ldx, const WeightMatrix& 
             // Dequantize this tile's rows, then pack them k-major per panel of kNr rows (zero rows pad
             // the last panel).
             for (std::int64_t r = 0; r < nr; ++r) dequantizeRow(w, rowBegin + r0 + r, k0, kc, &rows[std::size_t(r * kKTile)]);
-            for (std::int64_t p = 0; p < panels; ++p) {
-                float* bp = &bpack[std::size_t(p * kNr * kKTile)];
-                for (int j = 0; j < kNr; ++j) {
-                    const std::int64_t r = p * kNr + j;
-                    if (r < nr) {
-                        const float* src = &rows[std::size_t(r * kKTile)];
-                        for (std::int64_t k = 0; k < kc; ++k) bp[k * kNr + j] = src[k];
-                    } else {
-                        for (std::int64_t k = 0; k < kc; ++k) bp[k * kNr + j] = 0.0f;
-                    }
-                }
-            }
+            for (std::int64_t p = 0; p < panels; ++p)
+                packPanel(&rows[std::size_t(p * kNr * kKTile)], std::min<std::int64_t>(kNr, nr - p * kNr), kc,
+                          &bpack[std::size_t(p * kNr * kKTile)]);
             // Pack the tokens k-major per block of kMr (zero tokens pad the last block).
             for (std::int64_t tb = 0; tb < tokenBlocks; ++tb) {
                 float* ap = &apack[std::size_t(tb * kMr * kKTile)];
@@ -214,7 +273,7 @@ void gemm(const float* x, std::int64_t n, std::int64_t ldx, const WeightMatrix& 
             for (std::int64_t tb = 0; tb < tokenBlocks; ++tb) {
                 const int mt = int(std::min<std::int64_t>(kMr, n - tb * kMr));
                 for (std::int64_t p = 0; p < panels; ++p) {
-                    microKernel(&apack[std::size_t(tb * kMr * kKTile)], &bpack[std::size_t(p * kNr * kKTile)], kc, c);
+                    microKernelN(mt, &apack[std::size_t(tb * kMr * kKTile)], &bpack[std::size_t(p * kNr * kKTile)], kc, c);
                     const int nj = int(std::min<std::int64_t>(kNr, nr - p * kNr));
                     for (int i = 0; i < mt; ++i) {
                         float* dst = y + (tb * kMr + i) * ldy + r0 + p * kNr;
