@@ -6,6 +6,7 @@
 #include "folio/ingest/source_loader.h"
 #include "folio/tokenizer.h"
 #include "json_line.h"
+#include "source_loading.h"
 
 #include <QSaveFile>
 #include <QString>
@@ -89,9 +90,7 @@ int run(const std::vector<std::string>& argv) {
         auto loaded = Tokenizer::load(*tokenizerPath);
         if (!loaded) return fail("pack", loaded.error());
         tokenizer = std::move(*loaded);
-        const Tokenizer* t = tokenizer.get();
-        counting = {[t](std::string_view text) { return t->count(text); },
-                    "tokenizer.json of " + *tokenizerPath, true};
+        counting = exactCounting(*tokenizer, "tokenizer.json of " + *tokenizerPath);
     } else {
         std::fprintf(stderr, "folio-cli pack: token counts are APPROXIMATE (no tokenizer); pass "
                              "--model DIR for exact counts\n");
@@ -104,22 +103,8 @@ int run(const std::vector<std::string>& argv) {
         ingestOptions.git.mode = GitTreeMode::Committed;
         ingestOptions.git.ref = args.valueOr("ref", "HEAD");
     }
-    std::vector<SourceResult> sources;
     bool sourceFailed = false;
-    for (const std::string& path : args.positional()) {
-        SourceResult r = loadSource(QString::fromStdString(path), ingestOptions);
-        if (!r.error.empty()) {
-            std::fprintf(stderr, "folio-cli pack: %s: %s\n", path.c_str(), r.error.c_str());
-            sourceFailed = true;
-            continue;
-        }
-        for (const SkippedFile& s : r.skipped)
-            if (s.reason == SkipReason::Encrypted || s.reason == SkipReason::Damaged ||
-                s.reason == SkipReason::Unreadable)
-                std::fprintf(stderr, "folio-cli pack: %s: %s: %s (%s)\n", r.name.c_str(),
-                             s.path.c_str(), skipReasonName(s.reason), s.detail.c_str());
-        sources.push_back(std::move(r));
-    }
+    std::vector<SourceResult> sources = loadSources("pack", args.positional(), ingestOptions, &sourceFailed);
     if (sources.empty()) return fail("pack", "no source could be read");
 
     PackOptions packOptions;

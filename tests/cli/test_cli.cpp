@@ -4,6 +4,7 @@
 
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTemporaryDir>
 
 using folio::test::runCli;
 
@@ -21,6 +22,7 @@ private slots:
     void unknownCommandIsAUsageError();
     void badOptionIsAUsageError();
     void devicesReportsCpu();
+    void askRunsTheWholeJobOnTheDemoModel();
 };
 
 void TestCli::helpListsEveryCommand() {
@@ -62,6 +64,32 @@ void TestCli::devicesReportsCpu() {
     const QJsonObject first = QJsonDocument::fromJson(lines.front()).object();
     QCOMPARE(first.value("device").toString(), QString("cpu"));
     QVERIFY(first.value("name").toString().startsWith("CPU ("));
+}
+
+void TestCli::askRunsTheWholeJobOnTheDemoModel() {
+    // The demo model is generated on first use into FOLIO_CACHE_DIR (private to this test), then the
+    // source is packed, prefilled with progress on stderr, and an answer streamed to stdout.
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QFile src(tmp.filePath("notes.md"));
+    QVERIFY(src.open(QIODevice::WriteOnly));
+    src.write("# Notes\n\nThe launch is on Tuesday. The budget is 40 units.\n");
+    src.close();
+    const auto r = runCli({"ask", "--demo", "--max-tokens", "8", "--seed", "3", tmp.filePath("notes.md"), "--", "When is the launch?"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QVERIFY(r.err.contains("carry no meaning"));
+    QVERIFY(r.err.contains("Context: 1 documents"));
+    QVERIFY(r.err.contains("prefill"));
+    QVERIFY(r.err.contains("(100%)"));
+    QVERIFY(!r.out.trimmed().isEmpty());
+    // Same seed, same answer: the pipeline is deterministic.
+    const auto again = runCli({"ask", "--demo", "--max-tokens", "8", "--seed", "3", tmp.filePath("notes.md"), "--", "When is the launch?"});
+    QCOMPARE(again.out, r.out);
+    const auto noQuestion = runCli({"ask", "--demo", tmp.filePath("notes.md")});
+    QCOMPARE(noQuestion.exitCode, 2);
+    const auto session = runCli({"ask", "--demo", "--session", "x", "--", "q"});
+    QCOMPARE(session.exitCode, 3);
+    QVERIFY(session.err.contains("not available yet"));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -124,3 +124,12 @@ private:
 };
 
 } // namespace folio
+
+namespace folio {
+
+// Writes the demo model into `directory`: a small DeepSeek-V4 checkpoint of every layer type with
+// generated weights and a tokenizer trained by the project (deterministic: always the same bytes).
+// Its outputs carry no meaning; it exists so that every part of the pipeline runs without downloads.
+Status writeDemoModel(const std::string& directory);
+
+} // namespace folio
