@@ -73,10 +73,16 @@ std::optional<std::string> generatedReason(std::string_view path, std::string_vi
     for (const auto suffix : kSuffixes)
         if (endsWith(base, suffix)) return "generated file name (*" + std::string(suffix) + ")";
     head = head.substr(0, std::min<std::size_t>(head.size(), 1024));
-    if (head.find("@generated") != std::string_view::npos)
-        return std::string("\"@generated\" marker");
-    if (head.find("DO NOT EDIT") != std::string_view::npos)
-        return std::string("\"DO NOT EDIT\" marker");
+    // A marker counts where a generator writes it, not where it is quoted (a file that describes
+    // the rule, like this one, mentions "@generated" inside quotes).
+    auto marked = [&](std::string_view marker) {
+        for (auto at = head.find(marker); at != std::string_view::npos; at = head.find(marker, at + 1))
+            if (at == 0 || (head[at - 1] != '"' && head[at - 1] != '\''))
+                return true;
+        return false;
+    };
+    if (marked("@generated")) return std::string("\"@generated\" marker");
+    if (marked("DO NOT EDIT")) return std::string("\"DO NOT EDIT\" marker");
     return std::nullopt;
 }
 
