@@ -1,0 +1,193 @@
+#include "prefix_cache.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QSaveFile>
+
+#include <algorithm>
+#include <cstring>
+
+namespace folio::app {
+
+namespace {
+
+constexpr char kMagic[8] = {'F', 'O', 'L', 'I', 'O', 'S', 'N', 'P'};
+constexpr std::uint64_t kFnvOffset = 1469598103934665603ull;
+constexpr std::uint64_t kFnvPrime = 1099511628211ull;
+constexpr qint64 kHeaderBytes = 8 + 4 + 8 + 8 + 8 + 8;
+
+std::uint64_t fnv(std::uint64_t h, const void* data, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * kFnvPrime;
+    return h;
+}
+
+template <typename T> void append(QByteArray& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
+
+template <typename T> T readAt(const QByteArray& in, qint64 offset) {
+    T v;
+    std::memcpy(&v, in.constData() + offset, sizeof v);
+    return v;
+}
+
+// Marks a file recently used for the disk tier's LRU (its modification time).
+void touch(const QString& path) {
+    QFile f(path);
+    if (f.open(QIODevice::ReadWrite)) f.setFileTime(QDateTime::currentDateTimeUtc(), QFileDevice::FileModificationTime);
+}
+
+} // namespace
+
+std::vector<std::uint64_t> prefixHashes(std::uint64_t fingerprint, std::span<const std::int32_t> tokens) {
+    std::vector<std::uint64_t> out;
+    std::uint64_t h = fnv(kFnvOffset, &fingerprint, sizeof fingerprint);
+    h = fnv(h, &kSnapshotFormatVersion, sizeof kSnapshotFormatVersion);
+    const std::size_t blocks = tokens.size() / std::size_t(kSnapshotAlign);
+    for (std::size_t b = 0; b < blocks; ++b) {
+        h = fnv(h, tokens.data() + b * kSnapshotAlign, std::size_t(kSnapshotAlign) * sizeof(std::int32_t));
+        out.push_back(h);
+    }
+    return out;
+}
+
+PrefixCache::PrefixCache(Options options) : options_(std::move(options)) {
+    if (!options_.directory.isEmpty() && !QDir().mkpath(options_.directory))
+        problems_ << QStringLiteral("cannot create the cache directory %1; snapshots stay in memory").arg(options_.directory);
+}
+
+QString PrefixCache::filePath(std::uint64_t fingerprint, std::uint64_t hash) const {
+    return QDir(options_.directory)
+        .filePath(QStringLiteral("%1-%2.fsnap").arg(fingerprint, 16, 16, QLatin1Char('0')).arg(hash, 16, 16, QLatin1Char('0')));
+}
+
+bool PrefixCache::put(std::uint64_t fingerprint, std::span<const std::int32_t> prefix, const QByteArray& state,
+                      QString* error) {
+    if (prefix.empty() || std::int64_t(prefix.size()) % kSnapshotAlign != 0) {
+        if (error) *error = QStringLiteral("snapshots cover a multiple of %1 tokens, not %2").arg(kSnapshotAlign).arg(prefix.size());
+        return false;
+    }
+    Entry e{fingerprint, prefixHashes(fingerprint, prefix).back(), std::int64_t(prefix.size()), state};
+    memory_.remove_if([&](const Entry& m) {
+        if (m.fingerprint != e.fingerprint || m.hash != e.hash) return false;
+        memoryBytes_ -= m.state.size();
+        return true;
+    });
+    memory_.push_front(e);
+    memoryBytes_ += state.size();
+    evictMemory();
+    if (options_.directory.isEmpty()) return true;
+    if (!writeFile(e, error)) return false;
+    evictDisk();
+    return true;
+}
+
+bool PrefixCache::writeFile(const Entry& e, QString* error) {
+    QByteArray head;
+    head.append(kMagic, 8);
+    append(head, kSnapshotFormatVersion);
+    append(head, e.fingerprint);
+    append(head, e.tokens);
+    append(head, e.hash);
+    append(head, std::uint64_t(e.state.size()));
+    std::uint64_t sum = fnv(kFnvOffset, head.constData(), std::size_t(head.size()));
+    sum = fnv(sum, e.state.constData(), std::size_t(e.state.size()));
+    QSaveFile f(filePath(e.fingerprint, e.hash));
+    const bool ok = f.open(QIODevice::WriteOnly) && f.write(head) == head.size() && f.write(e.state) == e.state.size() &&
+                    f.write(reinterpret_cast<const char*>(&sum), sizeof sum) == sizeof sum && f.commit();
+    if (!ok) {
+        const QString why = QStringLiteral("cannot write snapshot %1: %2; it stays in memory only")
+                                .arg(f.fileName(), f.errorString());
+        problems_ << why;
+        if (error) *error = why;
+        f.cancelWriting();
+    }
+    return ok;
+}
+
+std::optional<QByteArray> PrefixCache::readFile(const QString& path, std::uint64_t fingerprint, std::int64_t tokens,
+                                                std::uint64_t hash) {
+    QFile f(path);
+    if (!f.exists()) return std::nullopt;
+    QString why;
+    QByteArray all;
+    if (!f.open(QIODevice::ReadOnly)) {
+        why = f.errorString();
+    } else {
+        all = f.readAll();
+        f.close();
+        if (all.size() < kHeaderBytes + 8) why = QStringLiteral("truncated");
+        else if (std::memcmp(all.constData(), kMagic, 8) != 0) why = QStringLiteral("not a snapshot (bad magic)");
+        else if (readAt<std::uint32_t>(all, 8) != kSnapshotFormatVersion) why = QStringLiteral("format version %1").arg(readAt<std::uint32_t>(all, 8));
+        else if (readAt<std::uint64_t>(all, 12) != fingerprint) why = QStringLiteral("made by another model");
+        else if (readAt<std::int64_t>(all, 20) != tokens || readAt<std::uint64_t>(all, 28) != hash)
+            why = QStringLiteral("header names other tokens");
+        else if (qint64(readAt<std::uint64_t>(all, 36)) != all.size() - kHeaderBytes - 8) why = QStringLiteral("truncated");
+        else if (fnv(kFnvOffset, all.constData(), std::size_t(all.size() - 8)) != readAt<std::uint64_t>(all, all.size() - 8))
+            why = QStringLiteral("checksum mismatch");
+    }
+    if (!why.isEmpty()) {
+        problems_ << QStringLiteral("snapshot %1 is unusable (%2); deleted, the prefix will be recomputed").arg(path, why);
+        QFile::remove(path);
+        return std::nullopt;
+    }
+    touch(path);
+    return all.mid(kHeaderBytes, all.size() - kHeaderBytes - 8);
+}
+
+std::optional<SnapshotHit> PrefixCache::longest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens) {
+    const std::vector<std::uint64_t> hashes = prefixHashes(fingerprint, tokens);
+    for (std::size_t b = hashes.size(); b-- > 0;) {
+        const std::int64_t len = std::int64_t(b + 1) * kSnapshotAlign;
+        for (auto it = memory_.begin(); it != memory_.end(); ++it)
+            if (it->fingerprint == fingerprint && it->hash == hashes[b] && it->tokens == len) {
+                memory_.splice(memory_.begin(), memory_, it);
+                if (!options_.directory.isEmpty()) touch(filePath(fingerprint, hashes[b]));
+                return SnapshotHit{len, memory_.front().state, false};
+            }
+        if (options_.directory.isEmpty()) continue;
+        if (auto state = readFile(filePath(fingerprint, hashes[b]), fingerprint, len, hashes[b])) {
+            memory_.push_front(Entry{fingerprint, hashes[b], len, *state});
+            memoryBytes_ += state->size();
+            evictMemory();
+            return SnapshotHit{len, *state, true};
+        }
+    }
+    return std::nullopt;
+}
+
+void PrefixCache::evictMemory() {
+    while (memoryBytes_ > options_.memoryBudget && !memory_.empty()) {
+        memoryBytes_ -= memory_.back().state.size();
+        memory_.pop_back();
+    }
+}
+
+qint64 PrefixCache::diskBytes() const {
+    if (options_.directory.isEmpty()) return 0;
+    qint64 total = 0;
+    for (const QFileInfo& fi : QDir(options_.directory).entryInfoList({QStringLiteral("*.fsnap")}, QDir::Files))
+        total += fi.size();
+    return total;
+}
+
+void PrefixCache::evictDisk() {
+    QFileInfoList files = QDir(options_.directory).entryInfoList({QStringLiteral("*.fsnap")}, QDir::Files, QDir::Time);
+    qint64 total = 0;
+    for (const QFileInfo& fi : files) total += fi.size();
+    // QDir::Time sorts newest first: delete from the back (least recently used).
+    while (total > options_.diskBudget && !files.isEmpty()) {
+        total -= files.back().size();
+        QFile::remove(files.back().filePath());
+        files.pop_back();
+    }
+}
+
+QStringList PrefixCache::takeProblems() {
+    QStringList p;
+    p.swap(problems_);
+    return p;
+}
+
+} // namespace folio::app

@@ -1,0 +1,82 @@
+// The prefix cache: snapshots of a sequence's full engine state (Sequence::save bytes) for prefixes
+// of a token sequence, at 128-token boundaries (a multiple of both compression ratios' blocks and of
+// the window; deepseek-v4.md section 6), keyed by a hash chain over the exact token ids seeded with
+// the model's fingerprint and the format version. Two tiers, each with a byte budget and LRU
+// eviction: memory, and files in a directory (the user's cache directory).
+//
+// Snapshot file (little-endian):
+//   "FOLIOSNP" | u32 version | u64 model fingerprint | i64 token count | u64 token hash |
+//   u64 payload bytes | payload | u64 FNV-1a checksum of everything before it
+// A corrupt, truncated or foreign file is reported, deleted and treated as a miss; files are written
+// to a temporary name, flushed and renamed into place, so a crash never leaves a half file under a
+// real name. Without a usable directory (read-only, full disk) the memory tier still works.
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+#include <QStringList>
+
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <span>
+#include <vector>
+
+namespace folio::app {
+
+inline constexpr std::int64_t kSnapshotAlign = 128;
+inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
+
+// hashes[b] identifies the first (b + 1) * 128 tokens for this model: one per complete block.
+std::vector<std::uint64_t> prefixHashes(std::uint64_t fingerprint, std::span<const std::int32_t> tokens);
+
+struct SnapshotHit {
+    std::int64_t tokens = 0; // the prefix length the state covers
+    QByteArray state;        // Sequence::save bytes
+    bool fromDisk = false;
+};
+
+class PrefixCache {
+public:
+    struct Options {
+        QString directory;                           // empty: memory tier only
+        qint64 memoryBudget = qint64(2) << 30;        // bytes
+        qint64 diskBudget = qint64(20) << 30;         // bytes
+    };
+    explicit PrefixCache(Options options);
+
+    // Stores the state of the first prefix.size() tokens (a non-zero multiple of 128). Always kept in
+    // memory (within budget); returns false with *error when the disk tier could not take it.
+    bool put(std::uint64_t fingerprint, std::span<const std::int32_t> prefix, const QByteArray& state, QString* error);
+
+    // The longest cached prefix of `tokens` for this model, memory first, then disk.
+    std::optional<SnapshotHit> longest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens);
+
+    // Problems met since the last call (corrupt files deleted, unwritable directory...).
+    QStringList takeProblems();
+
+    qint64 memoryBytes() const { return memoryBytes_; }
+    qint64 diskBytes() const;
+    int memoryEntries() const { return int(memory_.size()); }
+
+private:
+    struct Entry {
+        std::uint64_t fingerprint = 0;
+        std::uint64_t hash = 0;
+        std::int64_t tokens = 0;
+        QByteArray state;
+    };
+    QString filePath(std::uint64_t fingerprint, std::uint64_t hash) const;
+    std::optional<QByteArray> readFile(const QString& path, std::uint64_t fingerprint, std::int64_t tokens,
+                                       std::uint64_t hash);
+    bool writeFile(const Entry& e, QString* error);
+    void evictMemory();
+    void evictDisk();
+
+    Options options_;
+    std::list<Entry> memory_; // most recently used first
+    qint64 memoryBytes_ = 0;
+    QStringList problems_;
+};
+
+} // namespace folio::app
