@@ -1,16 +1,22 @@
 // folio-cli ask: the whole job in one process: ingest the sources, pack them against the context
 // size with the model's tokenizer, prefill with a live progress line on stderr, and stream the
-// answer to stdout. Saved sessions and the prefix cache (--session) arrive with the session runtime.
+// answer to stdout. The prefilled context is kept in the prefix cache, so a later question about the
+// same sources prefills only the question. Saved sessions (--session) arrive with the session runtime.
 #include "args.h"
 #include "cli.h"
 #include "source_loading.h"
 
 #include "folio/engine.h"
 #include "folio/tokenizer.h"
+#include "runtime/app_paths.h"
 #include "runtime/demo_model.h"
+#include "runtime/prefix_cache.h"
+
+#include <QDir>
 
 #include <chrono>
 #include <cstdio>
+#include <sstream>
 #include <unistd.h>
 
 namespace folio::cli {
@@ -33,7 +39,7 @@ int run(const std::vector<std::string>& argv) {
     if (!args.sawDashDash() || args.afterDashDash().empty())
         return fail("ask", "the question goes after --: folio-cli ask [SOURCE...] -- QUESTION", ExitUsage);
     if (args.has("session"))
-        return unavailable("ask", "--session: saved sessions and the prefix cache arrive with the session runtime");
+        return unavailable("ask", "--session: saved sessions arrive with the session runtime");
     if (args.has("demo") == args.has("model")) return fail("ask", "give either --model DIR or --demo", ExitUsage);
     std::string question;
     for (const std::string& w : args.afterDashDash()) question += (question.empty() ? "" : " ") + w;
@@ -97,26 +103,67 @@ int run(const std::vector<std::string>& argv) {
         return name;
     };
 
+    // The context part of the prompt (BOS, system, sources) is the same for every question about the
+    // same sources: restore its longest cached prefix, prefill the rest, and snapshot it (every
+    // kCheckpointEvery tokens on the way, so an interrupted prefill resumes, and at its last
+    // 128-token boundary) before the question.
+    const std::int32_t userId = tok.tokenId("<\xef\xbd\x9cUser\xef\xbd\x9c>");
+    std::size_t contextLen = ids.size();
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        if (ids[i] == userId) {
+            contextLen = i;
+            break;
+        }
+    const std::size_t aligned = contextLen / std::size_t(app::kSnapshotAlign) * std::size_t(app::kSnapshotAlign);
+    app::PrefixCache cache({QDir(app::cacheDirectory()).filePath(QStringLiteral("snapshots")), qint64(1) << 30,
+                            qint64(20) << 30});
+    const std::uint64_t fingerprint = model.facts().fingerprint;
     auto seq = model.newSequence();
+    std::size_t reused = 0;
+    if (const auto hit = cache.longest(fingerprint, std::span(ids.data(), aligned))) {
+        std::istringstream in(std::string(hit->state.constData(), std::size_t(hit->state.size())));
+        if (seq->restore(in).ok()) reused = std::size_t(hit->tokens);
+        else seq = model.newSequence();
+    }
+    for (const QString& p : cache.takeProblems()) std::fprintf(stderr, "folio-cli ask: %s\n", qPrintable(p));
+    if (reused) std::fprintf(stderr, "Reused %zu of %zu context tokens from the prefix cache\n", reused, contextLen);
+
+    const double t0 = now();
+    const bool tty = isatty(fileno(stderr)); // a terminal: one line rewritten; a log: a line per 10%
+    int lastDecile = -1;
+    std::size_t base = reused;
     PrefillOptions opt;
     opt.chunk = chunk;
-    const double t0 = now();
-    // On a terminal the progress line rewrites itself after every chunk; in a log, a line per 10%.
-    const bool tty = isatty(fileno(stderr));
-    int lastDecile = -1;
     opt.progress = [&](const PrefillProgress& p) {
-        const double dt = now() - t0, rate = double(p.done) / std::max(dt, 1e-9);
-        const int decile = int(10 * p.done / std::max<std::int64_t>(1, p.total));
+        const std::size_t done = base + std::size_t(p.done), total = ids.size();
+        const double rate = double(done - reused) / std::max(now() - t0, 1e-9);
+        const int decile = int(10 * done / std::max<std::size_t>(1, total));
         if (!tty && decile == lastDecile) return true;
         lastDecile = decile;
-        std::fprintf(stderr, "%sprefill %lld/%lld tokens (%.0f%%), %.0f tok/s, ETA %.0f s, %s%s", tty ? "\r" : "",
-                     (long long)p.done, (long long)p.total, 100.0 * double(p.done) / double(p.total), rate,
-                     double(p.total - p.done) / std::max(rate, 1e-9), sourceAt(std::size_t(p.done)).c_str(),
-                     tty ? "\033[K" : "\n");
+        std::fprintf(stderr, "%sprefill %zu/%zu tokens (%.0f%%), %zu reused, %.0f tok/s, ETA %.0f s, %s%s", tty ? "\r" : "",
+                     done, total, 100.0 * double(done) / double(total), reused, rate,
+                     double(total - done) / std::max(rate, 1e-9), sourceAt(done).c_str(), tty ? "\033[K" : "\n");
         return true;
     };
+    auto snapshot = [&](std::size_t upto) {
+        std::ostringstream out;
+        if (!seq->save(out).ok()) return;
+        const std::string bytes = out.str();
+        QString error;
+        if (!cache.put(fingerprint, std::span(ids.data(), upto), QByteArray(bytes.data(), qsizetype(bytes.size())), &error))
+            std::fprintf(stderr, "\nfolio-cli ask: %s\n", qPrintable(error));
+    };
+    constexpr std::size_t kCheckpointEvery = 16384;
+    while (base < aligned) {
+        const std::size_t to = std::min(aligned, (base / kCheckpointEvery + 1) * kCheckpointEvery);
+        if (auto st = model.prefill(*seq, std::span(ids.data() + base, to - base), opt, nullptr); !st.ok())
+            return fail("ask", st.error());
+        base = to;
+        snapshot(base);
+    }
     std::vector<float> logits;
-    if (auto st = model.prefill(*seq, ids, opt, &logits); !st.ok()) return fail("ask", st.error());
+    if (auto st = model.prefill(*seq, std::span(ids.data() + base, ids.size() - base), opt, &logits); !st.ok())
+        return fail("ask", st.error());
     if (tty) std::fprintf(stderr, "\n");
 
     Sampler sampler({temperature, topP, std::uint64_t(seed)});
@@ -145,7 +192,8 @@ const Command kAskCommand{
     "Does the whole job: ingest the sources, pack them into the context (default 262144 tokens) with\n"
     "the model's tokenizer, prefill with live progress on stderr, and stream the answer to stdout.\n"
     "--demo uses a small generated model (made on first use in the cache directory) whose answers\n"
-    "carry no meaning. --session (saved sessions, prefix cache) is not in this build yet.\n",
+    "carry no meaning. The prefilled context is cached (the user's cache directory), so a second\n"
+    "question about the same sources reuses it. --session (saved sessions) is not in this build yet.\n",
     run};
 
 } // namespace folio::cli

@@ -71,9 +71,13 @@ void TestCli::askRunsTheWholeJobOnTheDemoModel() {
     // source is packed, prefilled with progress on stderr, and an answer streamed to stdout.
     QTemporaryDir tmp;
     QVERIFY(tmp.isValid());
+    const QString cacheDir = qEnvironmentVariable("FOLIO_CACHE_DIR");
+    QVERIFY2(!cacheDir.isEmpty(), "ctest gives this test a private FOLIO_CACHE_DIR");
+    QDir(cacheDir + "/snapshots").removeRecursively(); // start cold: the first ask must prefill all
     QFile src(tmp.filePath("notes.md"));
     QVERIFY(src.open(QIODevice::WriteOnly));
     src.write("# Notes\n\nThe launch is on Tuesday. The budget is 40 units.\n");
+    for (int i = 0; i < 40; ++i) src.write(QByteArray("Item ") + QByteArray::number(i) + " is reviewed by the team on day " + QByteArray::number(i % 7) + ".\n");
     src.close();
     const auto r = runCli({"ask", "--demo", "--max-tokens", "8", "--seed", "3", tmp.filePath("notes.md"), "--", "When is the launch?"});
     QVERIFY2(r.exitCode == 0, r.err.constData());
@@ -82,8 +86,12 @@ void TestCli::askRunsTheWholeJobOnTheDemoModel() {
     QVERIFY(r.err.contains("prefill"));
     QVERIFY(r.err.contains("(100%)"));
     QVERIFY(!r.out.trimmed().isEmpty());
-    // Same seed, same answer: the pipeline is deterministic.
+    QVERIFY(!r.err.contains("Reused"));
+    // Asked again: the context comes from the prefix cache (restored from disk), only the rest is
+    // prefilled, and with the same seed the answer is the same, token for token.
     const auto again = runCli({"ask", "--demo", "--max-tokens", "8", "--seed", "3", tmp.filePath("notes.md"), "--", "When is the launch?"});
+    QVERIFY2(again.exitCode == 0, again.err.constData());
+    QVERIFY2(again.err.contains("Reused "), again.err.constData());
     QCOMPARE(again.out, r.out);
     const auto noQuestion = runCli({"ask", "--demo", tmp.filePath("notes.md")});
     QCOMPARE(noQuestion.exitCode, 2);
