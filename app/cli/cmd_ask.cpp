@@ -121,8 +121,8 @@ int run(const std::vector<std::string>& argv) {
     auto seq = model.newSequence();
     std::size_t reused = 0;
     if (const auto hit = cache.longest(fingerprint, std::span(ids.data(), aligned))) {
-        std::istringstream in(std::string(hit->state.constData(), std::size_t(hit->state.size())));
-        if (seq->restore(in).ok()) reused = std::size_t(hit->tokens);
+        if (seq->restore(std::span(hit->state.constData(), std::size_t(hit->state.size()))).ok())
+            reused = std::size_t(hit->tokens);
         else seq = model.newSequence();
     }
     for (const QString& p : cache.takeProblems()) std::fprintf(stderr, "folio-cli ask: %s\n", qPrintable(p));

@@ -1,5 +1,7 @@
 #include "prefix_cache.h"
 
+#include "folio/checksum.h"
+
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
@@ -14,15 +16,7 @@ namespace folio::app {
 namespace {
 
 constexpr char kMagic[8] = {'F', 'O', 'L', 'I', 'O', 'S', 'N', 'P'};
-constexpr std::uint64_t kFnvOffset = 1469598103934665603ull;
-constexpr std::uint64_t kFnvPrime = 1099511628211ull;
 constexpr qint64 kHeaderBytes = 8 + 4 + 8 + 8 + 8 + 8;
-
-std::uint64_t fnv(std::uint64_t h, const void* data, std::size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * kFnvPrime;
-    return h;
-}
 
 template <typename T> void append(QByteArray& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
@@ -42,11 +36,11 @@ void touch(const QString& path) {
 
 std::vector<std::uint64_t> prefixHashes(std::uint64_t fingerprint, std::span<const std::int32_t> tokens) {
     std::vector<std::uint64_t> out;
-    std::uint64_t h = fnv(kFnvOffset, &fingerprint, sizeof fingerprint);
-    h = fnv(h, &kSnapshotFormatVersion, sizeof kSnapshotFormatVersion);
+    std::uint64_t h = checksum64(&fingerprint, sizeof fingerprint);
+    h = checksum64(&kSnapshotFormatVersion, sizeof kSnapshotFormatVersion, h);
     const std::size_t blocks = tokens.size() / std::size_t(kSnapshotAlign);
     for (std::size_t b = 0; b < blocks; ++b) {
-        h = fnv(h, tokens.data() + b * kSnapshotAlign, std::size_t(kSnapshotAlign) * sizeof(std::int32_t));
+        h = checksum64(tokens.data() + b * kSnapshotAlign, std::size_t(kSnapshotAlign) * sizeof(std::int32_t), h);
         out.push_back(h);
     }
     return out;
@@ -91,8 +85,8 @@ bool PrefixCache::writeFile(const Entry& e, QString* error) {
     append(head, e.tokens);
     append(head, e.hash);
     append(head, std::uint64_t(e.state.size()));
-    std::uint64_t sum = fnv(kFnvOffset, head.constData(), std::size_t(head.size()));
-    sum = fnv(sum, e.state.constData(), std::size_t(e.state.size()));
+    std::uint64_t sum = checksum64(head.constData(), std::size_t(head.size()));
+    sum = checksum64(e.state.constData(), std::size_t(e.state.size()), sum);
     QSaveFile f(filePath(e.fingerprint, e.hash));
     const bool ok = f.open(QIODevice::WriteOnly) && f.write(head) == head.size() && f.write(e.state) == e.state.size() &&
                     f.write(reinterpret_cast<const char*>(&sum), sizeof sum) == sizeof sum && f.commit();
@@ -124,7 +118,8 @@ std::optional<QByteArray> PrefixCache::readFile(const QString& path, std::uint64
         else if (readAt<std::int64_t>(all, 20) != tokens || readAt<std::uint64_t>(all, 28) != hash)
             why = QStringLiteral("header names other tokens");
         else if (qint64(readAt<std::uint64_t>(all, 36)) != all.size() - kHeaderBytes - 8) why = QStringLiteral("truncated");
-        else if (fnv(kFnvOffset, all.constData(), std::size_t(all.size() - 8)) != readAt<std::uint64_t>(all, all.size() - 8))
+        else if (checksum64(all.constData() + kHeaderBytes, std::size_t(all.size() - kHeaderBytes - 8),
+                            checksum64(all.constData(), std::size_t(kHeaderBytes))) != readAt<std::uint64_t>(all, all.size() - 8))
             why = QStringLiteral("checksum mismatch");
     }
     if (!why.isEmpty()) {

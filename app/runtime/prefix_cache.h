@@ -6,7 +6,7 @@
 //
 // Snapshot file (little-endian):
 //   "FOLIOSNP" | u32 version | u64 model fingerprint | i64 token count | u64 token hash |
-//   u64 payload bytes | payload | u64 FNV-1a checksum of everything before it
+//   u64 payload bytes | payload | u64 checksum64 (folio/checksum.h) of the header, then the payload
 // A corrupt, truncated or foreign file is reported, deleted and treated as a miss; files are written
 // to a temporary name, flushed and renamed into place, so a crash never leaves a half file under a
 // real name. Without a usable directory (read-only, full disk) the memory tier still works.

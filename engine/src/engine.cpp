@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <istream>
+#include <streambuf>
 
 namespace folio {
 
@@ -113,6 +115,25 @@ Status Sequence::restore(std::istream& in) {
     if (!st.ok()) return makeError(st.error());
     impl_->state = std::move(st.value());
     return {};
+}
+
+namespace {
+
+// An input stream over bytes in memory, without copying them.
+class MemoryBuffer : public std::streambuf {
+public:
+    MemoryBuffer(const char* data, std::size_t size) {
+        char* p = const_cast<char*>(data); // read-only use: the get area is never written
+        setg(p, p, p + size);
+    }
+};
+
+} // namespace
+
+Status Sequence::restore(std::span<const char> bytes) {
+    MemoryBuffer buffer(bytes.data(), bytes.size());
+    std::istream in(&buffer);
+    return restore(in);
 }
 
 std::unique_ptr<Sequence> Sequence::clone() const {

@@ -72,6 +72,8 @@ public:
     // Writes the full state; restore() accepts only a stream written for the same model.
     Status save(std::ostream& out) const;
     Status restore(std::istream& in);
+    // The same from bytes in memory (no copy of the stream).
+    Status restore(std::span<const char> bytes);
     std::unique_ptr<Sequence> clone() const;
 
 private:

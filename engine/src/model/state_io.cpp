@@ -1,5 +1,7 @@
 #include "state_io.h"
 
+#include "folio/checksum.h"
+
 #include <cstring>
 #include <istream>
 #include <ostream>
@@ -14,8 +16,7 @@ class Writer {
 public:
     explicit Writer(std::ostream& out) : out_(out) {}
     void bytes(const void* p, std::size_t n) {
-        const auto* b = static_cast<const std::uint8_t*>(p);
-        for (std::size_t i = 0; i < n; ++i) hash_ = (hash_ ^ b[i]) * 1099511628211ull;
+        hash_ = checksum64(p, n, hash_);
         out_.write(static_cast<const char*>(p), std::streamsize(n));
     }
     template <typename T> void pod(T v) { bytes(&v, sizeof v); }
@@ -24,7 +25,7 @@ public:
 
 private:
     std::ostream& out_;
-    std::uint64_t hash_ = 1469598103934665603ull;
+    std::uint64_t hash_ = kChecksumSeed;
 };
 
 class Reader {
@@ -33,8 +34,7 @@ public:
     bool bytes(void* p, std::size_t n) {
         in_.read(static_cast<char*>(p), std::streamsize(n));
         if (std::size_t(in_.gcount()) != n) return false;
-        const auto* b = static_cast<const std::uint8_t*>(p);
-        for (std::size_t i = 0; i < n; ++i) hash_ = (hash_ ^ b[i]) * 1099511628211ull;
+        hash_ = checksum64(p, n, hash_);
         return true;
     }
     template <typename T> bool pod(T* v) { return bytes(v, sizeof *v); }
@@ -46,7 +46,7 @@ public:
 
 private:
     std::istream& in_;
-    std::uint64_t hash_ = 1469598103934665603ull;
+    std::uint64_t hash_ = kChecksumSeed;
 };
 
 void writeCompressor(Writer& w, const CompressorState& c) {

@@ -3,7 +3,7 @@
 //   per layer: i32 ratio | window [W*hd] f32 | compressor | indexer
 //   compressor: i32 dim | i32 width | curA curG [ratio*width] | prevA prevG (ratio 4) | i64 count | entries
 //   u32 MTP blocks | their windows [W*hd] f32
-//   u64 FNV-1a checksum of every byte before it
+//   u64 checksum64 (folio/checksum.h) chained over every piece before it, in write order
 // Little-endian, f32 entries. A stream from another model, a wrong version, a truncated stream or a
 // checksum mismatch is refused with a message saying which.
 #pragma once
