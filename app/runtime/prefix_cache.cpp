@@ -109,7 +109,15 @@ std::optional<QByteArray> PrefixCache::readFile(const QString& path, std::uint64
     if (!f.open(QIODevice::ReadOnly)) {
         why = f.errorString();
     } else {
-        all = f.readAll();
+        // One read into a buffer of the file's size (readAll grows its buffer step by step).
+        all = QByteArray(f.size(), Qt::Uninitialized);
+        qint64 got = 0;
+        while (got < all.size()) {
+            const qint64 n = f.read(all.data() + got, all.size() - got);
+            if (n <= 0) break;
+            got += n;
+        }
+        all.truncate(got);
         f.close();
         if (all.size() < kHeaderBytes + 8) why = QStringLiteral("truncated");
         else if (std::memcmp(all.constData(), kMagic, 8) != 0) why = QStringLiteral("not a snapshot (bad magic)");
@@ -128,7 +136,11 @@ std::optional<QByteArray> PrefixCache::readFile(const QString& path, std::uint64
         return std::nullopt;
     }
     touch(path);
-    return all.mid(kHeaderBytes, all.size() - kHeaderBytes - 8);
+    // In place (a memmove within the buffer): a second multi-gigabyte allocation would cost more in
+    // page faults than the copy itself.
+    all.chop(8);
+    all.remove(0, kHeaderBytes);
+    return all;
 }
 
 std::optional<SnapshotHit> PrefixCache::longest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens) {
@@ -143,10 +155,11 @@ std::optional<SnapshotHit> PrefixCache::longest(std::uint64_t fingerprint, std::
             }
         if (options_.directory.isEmpty()) continue;
         if (auto state = readFile(filePath(fingerprint, hashes[b]), fingerprint, len, hashes[b])) {
+            // Shared, not copied: QByteArray is implicitly shared.
             memory_.push_front(Entry{fingerprint, hashes[b], len, *state});
             memoryBytes_ += state->size();
             evictMemory();
-            return SnapshotHit{len, *state, true};
+            return SnapshotHit{len, std::move(*state), true};
         }
     }
     return std::nullopt;
