@@ -11,6 +11,8 @@
 #include "runtime/app_paths.h"
 #include "runtime/demo_model.h"
 #include "runtime/prefix_cache.h"
+#include "runtime/session_files.h"
+#include "folio/ingest/session_store.h"
 
 #include <QDir>
 
@@ -38,8 +40,6 @@ int run(const std::vector<std::string>& argv) {
     if (!args.parse(argv)) return fail("ask", args.error(), ExitUsage);
     if (!args.sawDashDash() || args.afterDashDash().empty())
         return fail("ask", "the question goes after --: folio-cli ask [SOURCE...] -- QUESTION", ExitUsage);
-    if (args.has("session"))
-        return unavailable("ask", "--session: saved sessions arrive with the session runtime");
     if (args.has("demo") == args.has("model")) return fail("ask", "give either --model DIR or --demo", ExitUsage);
     std::string question;
     for (const std::string& w : args.afterDashDash()) question += (question.empty() ? "" : " ") + w;
@@ -71,8 +71,53 @@ int run(const std::vector<std::string>& argv) {
 
     // Sources, packed to fit the context with room for the question and the answer.
     bool anyFailed = false;
-    std::vector<SourceResult> sources = loadSources("ask", args.positional(), IngestOptions{}, &anyFailed);
-    if (sources.empty() && !args.positional().empty()) return fail("ask", "no source could be read");
+    // --session NAME: a saved session keeps its sources and its conversation in the session
+    // database; asking again reuses both (and, through the prefix cache, the prefilled context).
+    SessionStore store;
+    std::optional<SessionInfo> session;
+    std::vector<Message> history;
+    if (args.has("session")) {
+        if (!store.open(app::sessionDatabasePath())) return fail("ask", store.lastError());
+        session = store.findSession(*args.value("session"));
+        if (session && !args.positional().empty())
+            return fail("ask", "session '" + session->name + "' already has its sources; ask without SOURCE arguments",
+                        ExitUsage);
+    }
+    std::vector<SourceResult> sources;
+    if (session) {
+        for (const StoredSource& s : store.sources(session->id)) {
+            SourceResult r;
+            r.name = s.name;
+            r.location = s.location;
+            r.kindName = s.kindName;
+            r.description = s.description;
+            r.documents = store.documents(s.id);
+            r.skipped = store.skipped(s.id);
+            sources.push_back(std::move(r));
+        }
+        history = store.messages(session->id);
+        std::fprintf(stderr, "Session %s: %zu sources, %zu earlier messages\n", session->name.c_str(), sources.size(),
+                     history.size());
+    } else {
+        sources = loadSources("ask", args.positional(), IngestOptions{}, &anyFailed);
+        if (sources.empty() && !args.positional().empty()) return fail("ask", "no source could be read");
+        if (args.has("session")) {
+            SessionInfo info;
+            info.name = *args.value("session");
+            info.modelFingerprint = std::to_string(model.facts().fingerprint);
+            info.contextSize = context;
+            const bool saved = store.transaction([&] {
+                const auto id = store.createSession(info);
+                if (!id) return false;
+                for (const SourceResult& r : sources)
+                    if (!store.saveSource(*id, r)) return false;
+                info.id = *id;
+                return true;
+            });
+            if (!saved) return fail("ask", "cannot save the session: " + store.lastError());
+            session = info;
+        }
+    }
     const long long reserve = (long long)tok.count(question) + (long long)tok.count(kSystemPrompt) + maxTokens + 64;
     if (reserve >= context) return fail("ask", "the context of " + std::to_string(context) + " tokens cannot hold the question and answer");
     PackOptions po;
@@ -82,7 +127,10 @@ int run(const std::vector<std::string>& argv) {
     std::fprintf(stderr, "Context: %zu documents, %zu tokens of %lld%s\n", packed.documents.size(), packed.totalTokens,
                  context, packed.retrieval ? " (too large: the passages that best match the question)" : "");
 
-    std::vector<ChatTurn> turns = {{ChatRole::User, question, {}}};
+    std::vector<ChatTurn> turns;
+    for (const Message& m : history)
+        turns.push_back({m.role == "assistant" ? ChatRole::Assistant : ChatRole::User, m.content, {}});
+    turns.push_back({ChatRole::User, question, {}});
     auto prompt = encodeChat(tok, std::string(kSystemPrompt) + packed.text(), turns,
                              args.has("thinking") ? ChatMode::Thinking : ChatMode::Chat, true);
     if (!prompt.ok()) return fail("ask", prompt.error());
@@ -168,17 +216,27 @@ int run(const std::vector<std::string>& argv) {
 
     Sampler sampler({temperature, topP, std::uint64_t(seed)});
     StreamDecoder stream(tok);
+    std::string answer;
     for (long long i = 0; i < maxTokens; ++i) {
         const std::int32_t next = sampler.sample(logits);
         if (next == tok.eosId()) break;
         const std::string text = stream.push(next);
+        answer += text;
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
         if (auto st = model.decode(*seq, next, &logits); !st.ok()) return fail("ask", st.error());
     }
     const std::string rest = stream.finish();
+    answer += rest;
     std::fwrite(rest.data(), 1, rest.size(), stdout);
     std::fputc('\n', stdout);
+    if (session) {
+        const bool saved = store.transaction([&] {
+            return store.addMessage(session->id, "user", question, std::int64_t(tok.count(question))) &&
+                   store.addMessage(session->id, "assistant", answer, std::int64_t(tok.count(answer)));
+        });
+        if (!saved) return fail("ask", "the answer could not be saved in the session: " + store.lastError());
+    }
     return anyFailed ? ExitFailed : ExitOk;
 }
 
@@ -193,7 +251,8 @@ const Command kAskCommand{
     "the model's tokenizer, prefill with live progress on stderr, and stream the answer to stdout.\n"
     "--demo uses a small generated model (made on first use in the cache directory) whose answers\n"
     "carry no meaning. The prefilled context is cached (the user's cache directory), so a second\n"
-    "question about the same sources reuses it. --session (saved sessions) is not in this build yet.\n",
+    "question about the same sources reuses it. --session NAME saves the sources and the\n"
+    "conversation (created on first use, with SOURCEs); later questions continue it without SOURCEs.\n",
     run};
 
 } // namespace folio::cli

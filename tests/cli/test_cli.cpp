@@ -4,7 +4,10 @@
 
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QDateTime>
 #include <QTemporaryDir>
+
+#include "folio/ingest/session_store.h"
 
 using folio::test::runCli;
 
@@ -23,6 +26,7 @@ private slots:
     void badOptionIsAUsageError();
     void devicesReportsCpu();
     void askRunsTheWholeJobOnTheDemoModel();
+    void sessionsKeepSourcesAndConversation();
 };
 
 void TestCli::helpListsEveryCommand() {
@@ -95,9 +99,56 @@ void TestCli::askRunsTheWholeJobOnTheDemoModel() {
     QCOMPARE(again.out, r.out);
     const auto noQuestion = runCli({"ask", "--demo", tmp.filePath("notes.md")});
     QCOMPARE(noQuestion.exitCode, 2);
-    const auto session = runCli({"ask", "--demo", "--session", "x", "--", "q"});
-    QCOMPARE(session.exitCode, 3);
-    QVERIFY(session.err.contains("not available yet"));
+}
+
+void TestCli::sessionsKeepSourcesAndConversation() {
+    // ask --session saves the sources and both messages in the session database (a real SQLite file
+    // in this test's private FOLIO_DATA_DIR); a second ask continues without sources; export marks
+    // citations that do not resolve; rm removes the session.
+    QTemporaryDir tmp;
+    QFile src(tmp.filePath("plan.md"));
+    QVERIFY(src.open(QIODevice::WriteOnly));
+    src.write("# Plan\n\nShip on Friday.\nThen rest.\n");
+    src.close();
+    const QString name = "plan-" + QString::number(QDateTime::currentMSecsSinceEpoch());
+    auto r = runCli({"ask", "--demo", "--session", name, "--max-tokens", "4", tmp.filePath("plan.md"), "--", "When do we ship?"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    r = runCli({"ask", "--demo", "--session", name, "--max-tokens", "4", "--", "And then?"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QVERIFY(r.err.contains("1 sources, 2 earlier messages"));
+    QCOMPARE(runCli({"ask", "--demo", "--session", name, tmp.filePath("plan.md"), "--", "again"}).exitCode, 2);
+
+    const auto list = runCli({"session", "list", "--json"});
+    QCOMPARE(list.exitCode, 0);
+    bool found = false;
+    for (const QByteArray& line : list.out.trimmed().split('\n')) {
+        const QJsonObject o = QJsonDocument::fromJson(line).object();
+        if (o.value("name").toString() != name) continue;
+        found = true;
+        QCOMPARE(o.value("sources").toInt(), 1);
+        QCOMPARE(o.value("messages").toInt(), 4);
+    }
+    QVERIFY(found);
+
+    // An answer with one good and one bad citation, written straight into the store.
+    {
+        folio::ingest::SessionStore store;
+        QVERIFY(store.open(qEnvironmentVariable("FOLIO_DATA_DIR") + "/sessions.sqlite"));
+        const auto s = store.findSession(name.toStdString());
+        QVERIFY(s);
+        QVERIFY(store.addMessage(s->id, "assistant", "Friday [plan.md:3], see [missing.cpp:9]."));
+    }
+    const QString out = tmp.filePath("export.md");
+    QCOMPARE(runCli({"session", "export", name, "--out", out}).exitCode, 0);
+    QFile md(out);
+    QVERIFY(md.open(QIODevice::ReadOnly));
+    const QByteArray text = md.readAll();
+    QVERIFY(text.contains("### Question\n\nWhen do we ship?"));
+    QVERIFY(text.contains("[missing.cpp:9]: does not resolve"));
+    QVERIFY(!text.contains("[plan.md:3]: does not resolve"));
+
+    QCOMPARE(runCli({"session", "rm", name}).exitCode, 0);
+    QCOMPARE(runCli({"session", "show", name}).exitCode, 1);
 }
 
 QTEST_GUILESS_MAIN(TestCli)
