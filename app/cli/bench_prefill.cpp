@@ -10,6 +10,7 @@
 #include "folio/kernels/gemm.h"
 #include "folio/kernels/machine_probe.h"
 #include "folio/kernels/thread_pool.h"
+#include "model_io/config.h"
 
 #include <cblas.h>
 
@@ -37,9 +38,8 @@ double residentBytes() {
     return 0;
 }
 
-// OpenBLAS sgemm GFLOP/s over the model's linear shapes for a chunk of `m` tokens: the attention
-// projections (m rows) and an expert (m * topk / experts rows), f32 weights.
-double openblasGflops(int threads, std::int64_t m, const std::vector<std::array<std::int64_t, 3>>& shapes) {
+// OpenBLAS sgemm GFLOP/s over shapes {tokens, outputs, inputs}, f32 weights, best of 3 per shape.
+double openblasGflops(int threads, const std::vector<std::array<std::int64_t, 3>>& shapes) {
     openblas_set_num_threads(threads);
     double flops = 0, secs = 0;
     for (const auto& s : shapes) {
@@ -57,7 +57,6 @@ double openblasGflops(int threads, std::int64_t m, const std::vector<std::array<
         secs += best;
         flops += 2.0 * double(M) * double(N) * double(K);
     }
-    (void)m;
     return flops / secs / 1e9;
 }
 
@@ -129,11 +128,19 @@ int benchPrefill(const std::vector<std::string>& argv, bool decode) {
         line("linear_fraction_of_peak", prefillGemm.flops / prefillGemm.seconds / 1e9 / peak, "ratio");
         line("model_gflop_per_token", f.linearFlopsPerToken / 1e9, "GFLOP");
         if (!args.has("no-blas")) {
-            // The shapes of one layer for a chunk: q_a, q_b, kv, o_b-like and one expert's w1.
-            const std::int64_t D = f.hiddenSize;
+            // The model's own shapes for a chunk: wq_a, wq_b, wo_b, and one routed expert's w1 and
+            // w2 at the tokens an expert receives on average (chunk x topk / experts).
+            auto cfg = model::loadConfig(*dir + "/config.json");
+            if (!cfg.ok()) return fail("bench", cfg.error());
+            const model::ModelConfig& c = cfg.value();
+            const std::int64_t D = c.hiddenSize, perExpert = std::max<std::int64_t>(1, chunk * c.numExpertsPerTok / c.nRoutedExperts);
             const std::vector<std::array<std::int64_t, 3>> shapes = {
-                {chunk, 1024, D}, {chunk, 4096, 1024}, {chunk, D, 4096}, {chunk * 6 / 16, 2048, D}, {chunk * 6 / 16, D, 2048}};
-            const double blas = openblasGflops(int(threads), chunk, shapes);
+                {chunk, c.qLoraRank, D},
+                {chunk, std::int64_t(c.numAttentionHeads) * c.headDim, c.qLoraRank},
+                {chunk, D, std::int64_t(c.oGroups) * c.oLoraRank},
+                {perExpert, c.moeIntermediateSize, D},
+                {perExpert, D, c.moeIntermediateSize}};
+            const double blas = openblasGflops(int(threads), shapes);
             line("openblas_sgemm_gflops", blas, "GFLOP/s");
             line("linear_vs_openblas", prefillGemm.flops / prefillGemm.seconds / 1e9 / blas, "ratio");
         }

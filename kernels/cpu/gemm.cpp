@@ -2,6 +2,7 @@
 
 #include "folio/kernels/formats.h"
 #include "folio/kernels/thread_pool.h"
+#include "folio/kernels/vec_ops.h"
 
 #include <algorithm>
 #include <array>
@@ -32,20 +33,7 @@ const Tables& tables() {
     return t;
 }
 
-#if defined(__AVX512F__)
-constexpr int kLanes = 16;
-#else
-constexpr int kLanes = 8;
-#endif
-typedef float vec __attribute__((vector_size(kLanes * 4), aligned(4)));
-
-inline vec loadv(const float* p) {
-    vec v;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
-
-inline void storev(float* p, vec v) { std::memcpy(p, &v, sizeof v); }
+constexpr int kLanes = kVecLanes;
 
 std::atomic<std::int64_t> gFlops{0}, gNanos{0};
 
@@ -64,19 +52,19 @@ constexpr std::int64_t kKTile = 256;        // inputs per packed slice
 // c[i][j] = sum_k a[k][i] * b[k][j] for the first MT tokens of the block. Every output is one FMA
 // chain over k whatever MT is, so a token's results do not depend on how many share its block.
 template <int MT> inline void microKernel(const float* a, const float* b, std::int64_t kc, float* c) {
-    vec acc[MT][2] = {};
+    vecf acc[MT][2] = {};
     for (std::int64_t k = 0; k < kc; ++k) {
-        const vec b0 = loadv(b + k * kNr), b1 = loadv(b + k * kNr + kLanes);
+        const vecf b0 = vload(b + k * kNr), b1 = vload(b + k * kNr + kLanes);
         const float* ak = a + k * kMr;
         for (int i = 0; i < MT; ++i) {
-            const vec ai = vec{} + ak[i];
+            const vecf ai = vecf{} + ak[i];
             acc[i][0] += ai * b0;
             acc[i][1] += ai * b1;
         }
     }
     for (int i = 0; i < MT; ++i) {
-        storev(c + i * kNr, acc[i][0]);
-        storev(c + i * kNr + kLanes, acc[i][1]);
+        vstore(c + i * kNr, acc[i][0]);
+        vstore(c + i * kNr + kLanes, acc[i][1]);
     }
 }
 

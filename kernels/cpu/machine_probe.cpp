@@ -1,6 +1,7 @@
 #include "folio/kernels/machine_probe.h"
 
 #include "folio/kernels/thread_pool.h"
+#include "folio/kernels/vec_ops.h"
 
 #include <atomic>
 #include <chrono>
@@ -11,12 +12,8 @@ namespace folio::kernels {
 
 namespace {
 
-#if defined(__AVX512F__)
-constexpr int kLanes = 16;
-#else
-constexpr int kLanes = 8;
-#endif
-typedef float vec __attribute__((vector_size(kLanes * 4)));
+constexpr int kLanes = kVecLanes;
+using vec = vecf;
 
 double now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

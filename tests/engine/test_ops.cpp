@@ -1,6 +1,6 @@
 // Ops of the forward pass with hand-computed values: YaRN frequencies and rotations at long
 // positions (expected values computed in double by an independent Python script, quoted below),
-// Hadamard, Sinkhorn, top-k ties, and the compressor's block and visibility rules.
+// Hadamard, Sinkhorn, top-k ties, and the compressor's block and overlap rule.
 #include "model/forward.h"
 #include "model/layer.h"
 #include "model/ops.h"
@@ -183,8 +183,8 @@ void TestOps::compressorBlocks() {
     runner.compress(c, 4, a.data() + 8, g.data() + 8, 7);     // positions 4..10
     QCOMPARE(c.count(), 2);                                   // block 1 done at 7; 8..10 pending
     QCOMPARE(c.entries[1], (0 + 1 + 2 + 3 + 104 + 105 + 106 + 107) / 8.0f);
-    // Visibility: entry j is visible to query t iff j < (t + 1) / ratio.
-    for (int t = 0; t < 12; ++t) QCOMPARE((t + 1) / 4, t < 3 ? 0 : t < 7 ? 1 : t < 11 ? 2 : 3);
+    // Visibility (entry j serves query t iff j < (t + 1) / ratio) is checked through the whole
+    // model: tests/engine/test_model.cpp compares every position against the float64 reference.
 }
 
 QTEST_APPLESS_MAIN(TestOps)

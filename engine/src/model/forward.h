@@ -37,7 +37,6 @@ public:
     std::int64_t tokensProcessed() const { return processed_; }
 
 private:
-    friend struct LayerRunner;
     void embed(const std::int32_t* tokens, std::int64_t n, float* h) const;
     void head(const HyperConnection& hc, const std::vector<float>& norm, const float* h, std::int64_t n,
               float* logits) const;
