@@ -1,5 +1,6 @@
 #include "prefix_cache.h"
 
+#include "fault.h"
 #include "folio/checksum.h"
 
 #include <QDateTime>
@@ -47,8 +48,17 @@ std::vector<std::uint64_t> prefixHashes(std::uint64_t fingerprint, std::span<con
 }
 
 PrefixCache::PrefixCache(Options options) : options_(std::move(options)) {
-    if (!options_.directory.isEmpty() && !QDir().mkpath(options_.directory))
+    if (options_.directory.isEmpty()) return;
+    if (!QDir().mkpath(options_.directory)) {
         problems_ << QStringLiteral("cannot create the cache directory %1; snapshots stay in memory").arg(options_.directory);
+        return;
+    }
+    // A process killed while writing a snapshot leaves its temporary file (QSaveFile's
+    // "<name>.fsnap.XXXXXX" where the filesystem has no O_TMPFILE); never a file under a real name.
+    // Recent ones may belong to another Folio process writing right now.
+    const QDateTime stale = QDateTime::currentDateTimeUtc().addSecs(-600);
+    for (const QFileInfo& fi : QDir(options_.directory).entryInfoList({QStringLiteral("*.fsnap.*")}, QDir::Files))
+        if (fi.lastModified().toUTC() < stale) QFile::remove(fi.filePath());
 }
 
 QString PrefixCache::filePath(std::uint64_t fingerprint, std::uint64_t hash) const {
@@ -88,7 +98,10 @@ bool PrefixCache::writeFile(const Entry& e, QString* error) {
     std::uint64_t sum = checksum64(head.constData(), std::size_t(head.size()));
     sum = checksum64(e.state.constData(), std::size_t(e.state.size()), sum);
     QSaveFile f(filePath(e.fingerprint, e.hash));
-    const bool ok = f.open(QIODevice::WriteOnly) && f.write(head) == head.size() && f.write(e.state) == e.state.size() &&
+    const qsizetype half = e.state.size() / 2;
+    const bool ok = f.open(QIODevice::WriteOnly) && f.write(head) == head.size() &&
+                    f.write(e.state.constData(), half) == half && (faultPoint("snapshot-write"), true) &&
+                    f.write(e.state.constData() + half, e.state.size() - half) == e.state.size() - half &&
                     f.write(reinterpret_cast<const char*>(&sum), sizeof sum) == sizeof sum && f.commit();
     if (!ok) {
         const QString why = QStringLiteral("cannot write snapshot %1: %2; it stays in memory only")
@@ -141,6 +154,17 @@ std::optional<QByteArray> PrefixCache::readFile(const QString& path, std::uint64
     all.chop(8);
     all.remove(0, kHeaderBytes);
     return all;
+}
+
+void PrefixCache::remove(std::uint64_t fingerprint, std::span<const std::int32_t> prefix) {
+    if (prefix.empty() || std::int64_t(prefix.size()) % kSnapshotAlign != 0) return;
+    const std::uint64_t hash = prefixHashes(fingerprint, prefix).back();
+    memory_.remove_if([&](const Entry& m) {
+        if (m.fingerprint != fingerprint || m.hash != hash) return false;
+        memoryBytes_ -= m.state.size();
+        return true;
+    });
+    if (!options_.directory.isEmpty()) QFile::remove(filePath(fingerprint, hash));
 }
 
 std::optional<SnapshotHit> PrefixCache::longest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens) {

@@ -52,6 +52,10 @@ public:
     // The longest cached prefix of `tokens` for this model, memory first, then disk.
     std::optional<SnapshotHit> longest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens);
 
+    // Drops the snapshot of exactly this prefix from both tiers (a checkpoint superseded by a later
+    // one of the same prefill).
+    void remove(std::uint64_t fingerprint, std::span<const std::int32_t> prefix);
+
     // Problems met since the last call (corrupt files deleted, unwritable directory...).
     QStringList takeProblems();
 

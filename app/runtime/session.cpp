@@ -1,0 +1,200 @@
+#include "session.h"
+
+#include <QMetaObject>
+
+namespace folio::app {
+
+Session::Session(RuntimeOptions options, QObject* parent)
+    : QObject(parent), runtime_(std::make_unique<SessionRuntime>(std::move(options))) {
+    qRegisterMetaType<PrefillReport>();
+    qRegisterMetaType<SessionSummary>();
+    qRegisterMetaType<Answer>();
+    qRegisterMetaType<Session::State>();
+    thread_.setObjectName(QStringLiteral("folio-session"));
+    worker_ = new QObject;
+    worker_->moveToThread(&thread_);
+    connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    thread_.start();
+}
+
+Session::~Session() {
+    control_.cancel();
+    thread_.quit();
+    thread_.wait();
+    // The runtime may only be destroyed once the worker has stopped using it.
+    runtime_.reset();
+}
+
+void Session::post(std::function<void()> job) {
+    QMetaObject::invokeMethod(worker_, std::move(job), Qt::QueuedConnection);
+}
+
+void Session::setState(State s) {
+    {
+        std::lock_guard lock(mutex_);
+        if (state_ == s) return;
+        state_ = s;
+    }
+    emit stateChanged(s);
+}
+
+Session::State Session::state() const {
+    std::lock_guard lock(mutex_);
+    return state_;
+}
+
+RuntimeCounters Session::counters() const {
+    std::lock_guard lock(mutex_);
+    return counters_;
+}
+
+SessionSummary Session::summary() const {
+    std::lock_guard lock(mutex_);
+    return summary_;
+}
+
+std::shared_ptr<const ingest::PackedContext> Session::packedContext() const {
+    std::lock_guard lock(mutex_);
+    return packed_;
+}
+
+QString Session::modelDescription() const {
+    std::lock_guard lock(mutex_);
+    return modelDescription_;
+}
+
+void Session::publishWarnings() {
+    for (const std::string& w : runtime_->takeWarnings()) emit warning(QString::fromStdString(w));
+    std::lock_guard lock(mutex_);
+    counters_ = runtime_->counters();
+}
+
+bool Session::prepare() {
+    if (!runtime_->modelLoaded()) {
+        setState(State::Loading);
+        if (Status st = runtime_->loadModel(); !st.ok()) {
+            setState(State::Failed);
+            emit failed(QString::fromStdString(st.error()));
+            return false;
+        }
+        const ModelFacts* f = runtime_->modelFacts();
+        std::lock_guard lock(mutex_);
+        modelDescription_ = QStringLiteral("%1 (%2 layers, %3)")
+                                .arg(QString::fromStdString(f->directory))
+                                .arg(f->layers)
+                                .arg(QString::fromStdString(f->device));
+    }
+    return true;
+}
+
+void Session::runPrefill() {
+    if (!runtime_->packed()) {
+        if (Status st = runtime_->pack(); !st.ok()) {
+            setState(State::Failed);
+            emit failed(QString::fromStdString(st.error()));
+            return;
+        }
+        const SessionSummary s = runtime_->summary();
+        {
+            std::lock_guard lock(mutex_);
+            summary_ = s;
+            packed_ = std::make_shared<const ingest::PackedContext>(*runtime_->packed());
+        }
+        emit packed(s);
+    }
+    setState(State::Prefilling);
+    auto onProgress = [this](const PrefillReport& r) {
+        setState(r.paused ? State::Paused : State::Prefilling);
+        {
+            std::lock_guard lock(mutex_);
+            counters_ = runtime_->counters();
+        }
+        emit progress(r);
+    };
+    const Status st = runtime_->prefillContext(onProgress, &control_);
+    publishWarnings();
+    if (!st.ok()) {
+        if (control_.cancelled()) {
+            setState(State::Cancelled);
+        } else {
+            setState(State::Failed);
+            emit failed(QString::fromStdString(st.error()));
+        }
+        return;
+    }
+    setState(State::Ready);
+    const RuntimeCounters c = runtime_->counters();
+    emit prefillFinished(c.contextTokens, c.reusedTokens);
+}
+
+void Session::create(const QString& name, const QStringList& paths) {
+    control_.reset();
+    std::vector<std::string> list;
+    for (const QString& p : paths) list.push_back(p.toStdString());
+    post([this, name = name.toStdString(), list] {
+        if (!prepare()) return;
+        auto warn = [this](const std::string& w) { emit warning(QString::fromStdString(w)); };
+        if (Status st = runtime_->createSession(name, list, ingest::IngestOptions{}, warn); !st.ok()) {
+            setState(State::Failed);
+            emit failed(QString::fromStdString(st.error()));
+            return;
+        }
+        runPrefill();
+    });
+}
+
+void Session::open(const QString& name) {
+    control_.reset();
+    post([this, name = name.toStdString()] {
+        if (!prepare()) return;
+        if (Status st = runtime_->openSession(name); !st.ok()) {
+            setState(State::Failed);
+            emit failed(QString::fromStdString(st.error()));
+            return;
+        }
+        runPrefill();
+    });
+}
+
+void Session::prefill() {
+    control_.reset();
+    post([this] {
+        if (!runtime_->hasSession()) {
+            emit failed(QStringLiteral("no session to prefill"));
+            return;
+        }
+        runPrefill();
+    });
+}
+
+void Session::ask(const QString& question, const SamplingParams& sampling, int maxTokens) {
+    control_.reset();
+    post([this, q = question.toStdString(), sampling, maxTokens] {
+        if (!runtime_->contextReady()) {
+            emit failed(QStringLiteral("the context is not prefilled yet"));
+            return;
+        }
+        setState(State::Answering);
+        Answer answer;
+        auto onToken = [this](const std::string& text) { emit token(QString::fromStdString(text)); };
+        const Status st = runtime_->ask(q, sampling, maxTokens, onToken, &control_, &answer);
+        publishWarnings();
+        setState(State::Ready);
+        if (!st.ok()) {
+            emit failed(QString::fromStdString(st.error()));
+            return;
+        }
+        emit answered(answer);
+    });
+}
+
+void Session::pause() { control_.pause(); }
+
+void Session::resume() {
+    control_.resume();
+    if (state() == State::Paused) setState(State::Prefilling);
+}
+
+void Session::cancel() { control_.cancel(); }
+
+} // namespace folio::app

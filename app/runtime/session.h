@@ -1,0 +1,85 @@
+// A session for a user interface: SessionRuntime on a worker thread, driven by calls that return at
+// once and reporting through signals (queued to the receivers' threads). Opening, ingesting,
+// prefilling and answering never block the caller; pause, resume and cancel act between prefill
+// chunks and between answer tokens.
+//
+//   Session s(options);
+//   connect(&s, &Session::progress, bar, ...);
+//   s.create("notes", {"/src/repo"});   // loads the model, ingests, packs, prefills
+//   s.ask("Where is X handled?", {...}); // token()... then answered()
+#pragma once
+
+#include "runtime/session_runtime.h"
+
+#include <QObject>
+#include <QStringList>
+#include <QThread>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+
+namespace folio::app {
+
+class Session : public QObject {
+    Q_OBJECT
+public:
+    enum class State { Idle, Loading, Prefilling, Paused, Ready, Answering, Cancelled, Failed };
+    Q_ENUM(State)
+
+    explicit Session(RuntimeOptions options, QObject* parent = nullptr);
+    ~Session() override; // cancels what runs and joins the worker
+
+    // A new session over `paths` (saved under `name` unless empty), or a saved one; both load the
+    // model if needed, pack, and prefill (restoring the longest cached prefix).
+    void create(const QString& name, const QStringList& paths);
+    void open(const QString& name);
+    // Continues a cancelled prefill from the last finished chunk.
+    void prefill();
+    void ask(const QString& question, const SamplingParams& sampling, int maxTokens);
+
+    void pause();
+    void resume();
+    void cancel(); // stops a prefill (resumable with prefill()) or ends an answer early
+
+    State state() const;
+    RuntimeCounters counters() const;
+    SessionSummary summary() const;
+    // The packed context of the last pack (copied on the worker; for budget views).
+    std::shared_ptr<const ingest::PackedContext> packedContext() const;
+    QString modelDescription() const;
+
+signals:
+    void stateChanged(folio::app::Session::State state);
+    void warning(const QString& message);
+    void failed(const QString& message);
+    void packed(const folio::app::SessionSummary& summary);
+    void progress(const folio::app::PrefillReport& report);
+    void prefillFinished(qint64 tokens, qint64 reused);
+    void token(const QString& text);
+    void answered(const folio::app::Answer& answer);
+
+private:
+    void post(std::function<void()> job);
+    void setState(State s);
+    bool prepare(); // on the worker: model loaded, packed; false after failed()
+    void runPrefill();
+    void publishWarnings();
+
+    std::unique_ptr<SessionRuntime> runtime_; // used on the worker thread only
+    QThread thread_;
+    QObject* worker_ = nullptr;               // lives in thread_; jobs run in its context
+    PrefillControl control_;
+    mutable std::mutex mutex_;                // guards the copies below
+    State state_ = State::Idle;
+    RuntimeCounters counters_;
+    SessionSummary summary_;
+    std::shared_ptr<const ingest::PackedContext> packed_;
+    QString modelDescription_;
+};
+
+} // namespace folio::app
+
+Q_DECLARE_METATYPE(folio::app::PrefillReport)
+Q_DECLARE_METATYPE(folio::app::SessionSummary)
+Q_DECLARE_METATYPE(folio::app::Answer)

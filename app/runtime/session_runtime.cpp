@@ -1,0 +1,451 @@
+#include "session_runtime.h"
+
+#include "app_paths.h"
+#include "demo_model.h"
+#include "fault.h"
+#include "session_files.h"
+
+#include <QDir>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <sstream>
+
+namespace folio::app {
+
+namespace {
+
+double now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+constexpr const char* kSystemPrompt =
+    "You answer questions about the sources below. Quote and cite them: [path:line] or "
+    "[path:first-last] for files, [title p. N] for PDFs, [name hh:mm:ss] for transcripts.\n\n";
+
+// Tokens per second over the last few chunks.
+class RecentRate {
+public:
+    void add(double t, std::int64_t tokens) {
+        points_.push_back({t, tokens});
+        while (points_.size() > 8) points_.pop_front();
+    }
+    double rate() const {
+        if (points_.size() < 2) return 0;
+        const double dt = points_.back().first - points_.front().first;
+        return dt > 0 ? double(points_.back().second - points_.front().second) / dt : 0;
+    }
+
+private:
+    std::deque<std::pair<double, std::int64_t>> points_;
+};
+
+} // namespace
+
+// ---- PrefillControl ----
+
+void PrefillControl::pause() { paused_ = true; }
+
+void PrefillControl::resume() {
+    {
+        std::lock_guard lock(mutex_);
+        paused_ = false;
+    }
+    wake_.notify_all();
+}
+
+void PrefillControl::cancel() {
+    {
+        std::lock_guard lock(mutex_);
+        cancelled_ = true;
+    }
+    wake_.notify_all();
+}
+
+void PrefillControl::reset() {
+    std::lock_guard lock(mutex_);
+    paused_ = false;
+    cancelled_ = false;
+}
+
+bool PrefillControl::proceed(const std::function<void()>& onPause) {
+    if (cancelled_) return false;
+    if (!paused_) return true;
+    if (onPause) onPause();
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [&] { return !paused_ || cancelled_; });
+    return !cancelled_;
+}
+
+// ---- SessionRuntime ----
+
+SessionRuntime::SessionRuntime(RuntimeOptions options) : options_(std::move(options)) {
+    if (options_.chunk <= 0) options_.chunk = kDefaultChunk;
+    if (options_.checkpointEvery < kSnapshotAlign) options_.checkpointEvery = kSnapshotAlign;
+    options_.checkpointEvery = options_.checkpointEvery / kSnapshotAlign * kSnapshotAlign;
+}
+
+SessionRuntime::~SessionRuntime() = default;
+
+const char* SessionRuntime::systemPrompt() { return kSystemPrompt; }
+
+const ModelFacts* SessionRuntime::modelFacts() const { return model_ ? &model_->facts() : nullptr; }
+
+std::vector<std::string> SessionRuntime::takeWarnings() {
+    std::vector<std::string> out;
+    out.swap(warnings_);
+    if (cache_)
+        for (const QString& p : cache_->takeProblems()) out.push_back(p.toStdString());
+    return out;
+}
+
+Status SessionRuntime::loadModel() {
+    modelDir_ = options_.modelDir;
+    if (options_.demo) {
+        QString error;
+        const QString path = ensureDemoModel(&error);
+        if (path.isEmpty()) return makeError("cannot prepare the demo model: " + error.toStdString());
+        modelDir_ = path.toStdString();
+    }
+    if (modelDir_.empty()) return makeError("no model: choose a checkpoint directory or the demo model");
+    auto tok = Tokenizer::load(modelDir_);
+    if (!tok.ok()) return makeError(tok.error());
+    auto model = Model::open(modelDir_, ModelOptions{options_.threads, options_.device});
+    if (!model.ok()) return makeError(model.error());
+    tokenizer_ = std::move(tok.value());
+    model_ = std::move(model.value());
+    options_.contextSize = std::min<std::int64_t>(options_.contextSize, model_->facts().maxPositions);
+    QString dir = options_.snapshotDirectory;
+    if (dir.isEmpty()) dir = QDir(cacheDirectory()).filePath(QStringLiteral("snapshots"));
+    if (dir == QLatin1String("-")) dir.clear();
+    cache_ = std::make_unique<PrefixCache>(PrefixCache::Options{dir, options_.memoryBudget, options_.diskBudget});
+    return {};
+}
+
+Status SessionRuntime::ensureStore() {
+    if (store_) return {};
+    auto store = std::make_unique<ingest::SessionStore>();
+    const QString path = options_.databasePath.isEmpty() ? sessionDatabasePath() : options_.databasePath;
+    if (!store->open(path)) return makeError("cannot open the session database " + path.toStdString() + ": " + store->lastError());
+    store_ = std::move(store);
+    return {};
+}
+
+Status SessionRuntime::createSession(const std::string& name, const std::vector<std::string>& paths,
+                                     const ingest::IngestOptions& ingestOptions, const WarningFn& warn) {
+    using namespace folio::ingest;
+    if (!model_) return makeError("load a model before creating a session");
+    if (!name.empty()) {
+        if (auto st = ensureStore(); !st.ok()) return st;
+        if (store_->findSession(name)) return makeError("a session named '" + name + "' already exists");
+    }
+    std::vector<SourceResult> loaded;
+    for (const std::string& path : paths) {
+        SourceResult r = loadSource(QString::fromStdString(path), ingestOptions);
+        if (!r.error.empty()) {
+            if (warn) warn(path + ": " + r.error);
+            continue;
+        }
+        for (const SkippedFile& s : r.skipped)
+            if (warn && (s.reason == SkipReason::Encrypted || s.reason == SkipReason::Damaged ||
+                         s.reason == SkipReason::Unreadable))
+                warn(r.name + ": " + s.path + ": " + skipReasonName(s.reason) + " (" + s.detail + ")");
+        loaded.push_back(std::move(r));
+    }
+    if (loaded.empty() && !paths.empty()) return makeError("no source could be read");
+    if (!name.empty()) {
+        SessionInfo info;
+        info.name = name;
+        info.modelFingerprint = std::to_string(model_->facts().fingerprint);
+        info.contextSize = options_.contextSize;
+        const bool ok = store_->transaction([&] {
+            const auto id = store_->createSession(info);
+            if (!id) return false;
+            for (const SourceResult& r : loaded)
+                if (!store_->saveSource(*id, r)) return false;
+            info.id = *id;
+            return true;
+        });
+        if (!ok) return makeError("cannot save the session: " + store_->lastError());
+        saved_ = info;
+    }
+    sources_ = std::move(loaded);
+    history_.clear();
+    return {};
+}
+
+Status SessionRuntime::openSession(const std::string& name) {
+    using namespace folio::ingest;
+    if (auto st = ensureStore(); !st.ok()) return st;
+    const auto info = store_->findSession(name);
+    if (!info) return makeError("no session named '" + name + "'");
+    std::vector<SourceResult> sources;
+    for (const StoredSource& s : store_->sources(info->id)) {
+        SourceResult r;
+        r.name = s.name;
+        r.location = s.location;
+        r.kindName = s.kindName;
+        r.description = s.description;
+        r.documents = store_->documents(s.id);
+        r.skipped = store_->skipped(s.id);
+        sources.push_back(std::move(r));
+    }
+    saved_ = info;
+    if (info->contextSize > 0) options_.contextSize = std::min(options_.contextSize, info->contextSize);
+    sources_ = std::move(sources);
+    history_ = store_->messages(info->id);
+    return {};
+}
+
+Status SessionRuntime::pack(const std::string& question) {
+    using namespace folio::ingest;
+    if (!model_) return makeError("load a model before packing");
+    const Tokenizer& tok = *tokenizer_;
+    std::int64_t conversation = options_.answerReserve + 64;
+    for (const Message& m : history_) conversation += std::int64_t(tok.count(m.content)) + 4;
+    const std::int64_t reserve = conversation + std::int64_t(tok.count(kSystemPrompt)) + std::int64_t(tok.count(question));
+    if (reserve >= options_.contextSize)
+        return makeError("the context of " + std::to_string(options_.contextSize) +
+                         " tokens cannot hold the conversation and an answer");
+    PackOptions po;
+    po.budget = std::size_t(options_.contextSize - reserve);
+    po.question = question;
+    const Tokenizer* t = tokenizer_.get();
+    TokenCounting counting{[t](std::string_view text) { return t->count(text); }, modelDir_ + "/tokenizer.json", true};
+    // The sources stay with the runtime (a later pack may need them); the packer takes a copy.
+    packed_ = std::make_unique<PackedContext>(packSources(sources_, counting, po));
+    resolver_ = std::make_unique<CitationResolver>(packed_->documents);
+
+    // Context ids segment by segment (packer.h: a segment's ids never depend on its neighbours, so
+    // a change in one document leaves every earlier segment's ids, and their cached state, intact).
+    std::vector<std::int32_t> ids{tok.bosId()};
+    const std::vector<std::int32_t> system = tok.encode(kSystemPrompt);
+    ids.insert(ids.end(), system.begin(), system.end());
+    marks_.clear();
+    std::size_t offset = ids.size();
+    for (const PackedSegment& seg : packed_->segments) {
+        marks_.push_back({offset, seg.document == PackedSegment::kNoDocument ? std::string("(manifest)")
+                                                                             : packed_->documents[seg.document].path});
+        const std::vector<std::int32_t> part = tok.encode(seg.text);
+        ids.insert(ids.end(), part.begin(), part.end());
+        offset += part.size();
+    }
+    contextLength_ = ids.size();
+    // The saved conversation, as the chat encoding writes it (without its BOS).
+    if (!history_.empty()) {
+        std::vector<ChatTurn> turns;
+        for (const Message& m : history_)
+            turns.push_back({m.role == "assistant" ? ChatRole::Assistant : ChatRole::User, m.content, {}});
+        auto enc = encodeChat(tok, {}, turns, options_.mode, false);
+        if (!enc.ok()) return makeError(enc.error());
+        ids.insert(ids.end(), enc.value().begin() + 1, enc.value().end());
+    }
+    prompt_ = std::move(ids);
+    counters_.contextTokens = std::int64_t(contextLength_);
+    // A state that no longer matches the prompt starts again (from the cache).
+    if (seq_ && (seqTokens_.size() > prompt_.size() || !std::equal(seqTokens_.begin(), seqTokens_.end(), prompt_.begin()))) {
+        seq_.reset();
+        seqTokens_.clear();
+        lastTurnOpen_ = false;
+    }
+    return {};
+}
+
+bool SessionRuntime::contextReady() const {
+    return seq_ && !prompt_.empty() && seqTokens_.size() >= prompt_.size() &&
+           std::equal(prompt_.begin(), prompt_.end(), seqTokens_.begin());
+}
+
+std::string SessionRuntime::sourceAt(std::size_t position) const {
+    std::string name;
+    for (const auto& m : marks_) {
+        if (m.first > position) break;
+        name = m.second;
+    }
+    return name;
+}
+
+void SessionRuntime::snapshot(std::size_t upto) {
+    if (!cache_ || upto == 0 || upto % std::size_t(kSnapshotAlign) != 0 || seqTokens_.size() != upto) return;
+    std::ostringstream out;
+    if (!seq_->save(out).ok()) return;
+    const std::string bytes = out.str();
+    QString error;
+    if (!cache_->put(model_->facts().fingerprint, std::span(seqTokens_.data(), upto),
+                     QByteArray(bytes.data(), qsizetype(bytes.size())), &error))
+        warnings_.push_back(error.toStdString());
+    ++counters_.snapshotsWritten;
+}
+
+Status SessionRuntime::prefillSpan(std::span<const std::int32_t> ids, const ProgressFn& progress,
+                                   PrefillControl* control, std::vector<float>* logits, std::int64_t total) {
+    if (ids.empty()) return {};
+    const std::int64_t start = std::int64_t(seqTokens_.size());
+    RecentRate recent;
+    recent.add(now(), start);
+    PrefillOptions opt;
+    opt.chunk = options_.chunk;
+    PrefillReport report;
+    report.total = total;
+    report.reused = counters_.reusedTokens;
+    auto publish = [&](std::int64_t done) {
+        if (!progress) return;
+        report.done = done;
+        const double t = now();
+        const double elapsed = std::max(t - prefillStart_, 1e-9);
+        report.averageRate = double(done - prefillFrom_) / elapsed;
+        report.recentRate = recent.rate() > 0 ? recent.rate() : report.averageRate;
+        report.etaSeconds = report.recentRate > 0 ? double(total - done) / report.recentRate : 0;
+        report.source = sourceAt(std::size_t(done));
+        progress(report);
+    };
+    const std::int64_t basePrefilled = counters_.prefilledTokens;
+    opt.progress = [&](const PrefillProgress& p) {
+        const std::int64_t done = start + p.done;
+        counters_.prefilledTokens = basePrefilled + p.done;
+        recent.add(now(), done);
+        publish(done);
+        if (!control) return true;
+        return control->proceed([&] {
+            report.paused = true;
+            publish(done);
+            report.paused = false;
+        });
+    };
+    const std::int64_t before = model_->tokensProcessed();
+    Status st = model_->prefill(*seq_, ids, opt, logits);
+    // The state holds every finished chunk, also after a cancel.
+    const std::int64_t fed = seq_->position() - start;
+    seqTokens_.insert(seqTokens_.end(), ids.begin(), ids.begin() + fed);
+    counters_.prefilledTokens = basePrefilled + (model_->tokensProcessed() - before);
+    return st;
+}
+
+Status SessionRuntime::prefillContext(const ProgressFn& progress, PrefillControl* control) {
+    if (!model_) return makeError("no model is loaded");
+    if (prompt_.empty()) return makeError("pack the sources before prefilling");
+    if (contextReady()) return {};
+    const std::uint64_t fingerprint = model_->facts().fingerprint;
+    const std::size_t aligned = contextLength_ / std::size_t(kSnapshotAlign) * std::size_t(kSnapshotAlign);
+    if (!seq_) {
+        seq_ = model_->newSequence();
+        seqTokens_.clear();
+        lastTurnOpen_ = false;
+        counters_.reusedTokens = 0;
+        if (const auto hit = cache_->longest(fingerprint, std::span(prompt_.data(), aligned))) {
+            if (seq_->restore(std::span(hit->state.constData(), std::size_t(hit->state.size()))).ok()) {
+                seqTokens_.assign(prompt_.begin(), prompt_.begin() + hit->tokens);
+                counters_.reusedTokens = hit->tokens;
+            } else {
+                warnings_.push_back("a cached state did not restore; prefilling from the start");
+                seq_ = model_->newSequence();
+            }
+        }
+    }
+    prefillStart_ = now();
+    prefillFrom_ = std::int64_t(seqTokens_.size());
+    const std::int64_t total = std::int64_t(prompt_.size());
+    if (progress) {
+        PrefillReport first;
+        first.done = std::int64_t(seqTokens_.size());
+        first.total = total;
+        first.reused = counters_.reusedTokens;
+        first.source = sourceAt(seqTokens_.size());
+        progress(first);
+    }
+    // Up to the context's last 128-token boundary, with a snapshot every checkpointEvery tokens.
+    // Each checkpoint replaces the previous one of this prefill: keeping them all would write the
+    // state over and over (quadratic in the context); the context's own snapshot stays.
+    const std::size_t every = std::size_t(options_.checkpointEvery);
+    std::size_t checkpoint = 0;
+    while (seqTokens_.size() < aligned) {
+        const std::size_t from = seqTokens_.size();
+        const std::size_t to = std::min(aligned, (from / every + 1) * every);
+        Status st = prefillSpan(std::span(prompt_.data() + from, to - from), progress, control, nullptr, total);
+        const std::size_t at = seqTokens_.size();
+        if (at % std::size_t(kSnapshotAlign) == 0 && at > from) {
+            snapshot(at);
+            if (checkpoint && std::int64_t(checkpoint) != counters_.reusedTokens)
+                cache_->remove(model_->facts().fingerprint, std::span(prompt_.data(), checkpoint));
+            checkpoint = at;
+        }
+        if (!st.ok()) return st;
+    }
+    const std::size_t from = seqTokens_.size();
+    return prefillSpan(std::span(prompt_.data() + from, prompt_.size() - from), progress, control, &logits_, total);
+}
+
+Status SessionRuntime::ask(const std::string& question, const SamplingParams& sampling, std::int64_t maxTokens,
+                           const TokenFn& onToken, PrefillControl* control, Answer* answer) {
+    if (!contextReady()) return makeError("the context is not prefilled yet");
+    const Tokenizer& tok = *tokenizer_;
+    const double t0 = now();
+    // The question's turn: [EOS closing a live answer] <User> question <Assistant> </think> or <think>.
+    auto turn = encodeChat(tok, {}, {{ChatRole::User, question, {}}}, options_.mode, true);
+    if (!turn.ok()) return makeError(turn.error());
+    std::vector<std::int32_t> ids;
+    if (lastTurnOpen_) ids.push_back(tok.eosId());
+    ids.insert(ids.end(), turn.value().begin() + 1, turn.value().end());
+    if (std::int64_t(seqTokens_.size() + ids.size()) >= options_.contextSize)
+        return makeError("the conversation has filled the context of " + std::to_string(options_.contextSize) + " tokens");
+    const std::int64_t before = counters_.prefilledTokens;
+    if (auto st = prefillSpan(ids, {}, nullptr, &logits_, std::int64_t(seqTokens_.size() + ids.size())); !st.ok()) return st;
+    counters_.lastQuestionTokens = counters_.prefilledTokens - before;
+    lastTurnOpen_ = true;
+
+    Answer a;
+    a.promptTokens = std::int64_t(ids.size());
+    Sampler sampler(sampling);
+    StreamDecoder stream(tok);
+    const std::int64_t room = options_.contextSize - std::int64_t(seqTokens_.size()) - 1;
+    for (std::int64_t i = 0; i < std::min(maxTokens, room); ++i) {
+        if (control && !control->proceed()) {
+            a.stopped = true;
+            break;
+        }
+        const std::int32_t next = sampler.sample(logits_);
+        if (i == 0) a.secondsToFirstToken = now() - t0;
+        if (next == tok.eosId()) break;
+        const std::string text = stream.push(next);
+        a.text += text;
+        if (onToken && !text.empty()) onToken(text);
+        ++a.answerTokens;
+        if (auto st = model_->decode(*seq_, next, &logits_); !st.ok()) return st;
+        seqTokens_.push_back(next);
+        ++counters_.decodedTokens;
+    }
+    const std::string rest = stream.finish();
+    a.text += rest;
+    if (onToken && !rest.empty()) onToken(rest);
+    if (resolver_) a.citations = resolver_->scan(a.text);
+
+    history_.push_back({0, "user", question, std::int64_t(tok.count(question)), {}});
+    history_.push_back({0, "assistant", a.text, a.answerTokens, {}});
+    if (saved_) {
+        const bool ok = store_->transaction([&] {
+            if (!store_->addMessage(saved_->id, "user", question, history_[history_.size() - 2].tokens)) return false;
+            faultPoint("db-write");
+            return store_->addMessage(saved_->id, "assistant", a.text, a.answerTokens).has_value();
+        });
+        if (!ok) return makeError("the answer could not be saved in the session: " + store_->lastError());
+    }
+    if (answer) *answer = std::move(a);
+    return {};
+}
+
+SessionSummary SessionRuntime::summary() const {
+    SessionSummary s;
+    if (saved_) s.name = saved_->name;
+    s.contextSize = options_.contextSize;
+    s.sources = sources_.size();
+    for (const auto& src : sources_) s.documents += src.documents.size();
+    if (packed_) {
+        s.contextTokens = packed_->totalTokens;
+        s.retrieval = packed_->retrieval;
+    }
+    s.history = history_.size();
+    return s;
+}
+
+} // namespace folio::app

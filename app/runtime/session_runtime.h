@@ -1,0 +1,203 @@
+// The session runtime: one conversation over one packed context, run by the caller's thread.
+//
+//   sources (ingest) -> packed context -> prompt ids -> engine state -> questions and answers
+//
+// The context part of the prompt (BOS, system text, sources) is the same for every question, so it
+// is prefilled once: the longest cached prefix (prefix_cache.h) is restored, the rest is prefilled
+// in chunks, and snapshots are written on the way (every `checkpointEvery` tokens, so a crash or a
+// cancel resumes from the last one) and at the context's last 128-token boundary. The conversation
+// lives on in the same engine state: a question appends only its own turn, the answer is decoded
+// token by token, and the context is never prefilled again. Reopening a saved session restores the
+// context from the cache and prefills only the saved conversation after it.
+//
+// Saved sessions (a name) keep their sources and messages in the session database; a message is
+// written in one transaction once its answer is complete, so a crash loses at most the answer being
+// generated.
+//
+// Threads: a SessionRuntime belongs to the thread that uses it. PrefillControl is the only part
+// meant for other threads (session.h runs a SessionRuntime on a worker and drives it through one).
+#pragma once
+
+#include "folio/engine.h"
+#include "folio/ingest/citation_resolver.h"
+#include "folio/ingest/packer.h"
+#include "folio/ingest/session_store.h"
+#include "folio/ingest/source_loader.h"
+#include "folio/status.h"
+#include "folio/tokenizer.h"
+#include "runtime/prefix_cache.h"
+
+#include <QString>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace folio::app {
+
+// Tokens per forward call during prefill. Measured on the tiny model and on flash-shape (2 cores):
+// see docs/perf.md, "Prefill chunk size".
+inline constexpr std::int64_t kDefaultChunk = 512;
+
+struct RuntimeOptions {
+    std::string modelDir;          // a checkpoint directory; empty with `demo`
+    bool demo = false;             // the generated demo model (demo_model.h)
+    int threads = 0;               // 0: every hardware thread
+    std::string device = "auto";   // "cpu", "cuda" or "auto"
+    std::int64_t contextSize = 262144; // capped at the model's maximum
+    std::int64_t chunk = 0;            // 0: kDefaultChunk
+    std::int64_t checkpointEvery = 16384; // tokens between snapshots during a long prefill
+    std::int64_t answerReserve = 1024;    // context tokens kept free for the conversation
+    ChatMode mode = ChatMode::Chat;
+    QString databasePath;               // empty: sessionDatabasePath()
+    QString snapshotDirectory;          // empty: <cache>/snapshots; "-" for no disk tier
+    qint64 memoryBudget = qint64(1) << 30;
+    qint64 diskBudget = qint64(20) << 30;
+};
+
+// Reported after every prefill chunk.
+struct PrefillReport {
+    std::int64_t done = 0;      // prompt tokens in the state (restored ones included)
+    std::int64_t total = 0;     // prompt tokens to reach
+    std::int64_t reused = 0;    // tokens restored from the prefix cache
+    double recentRate = 0;      // tokens/s over the last few chunks
+    double averageRate = 0;     // tokens/s since this prefill started
+    double etaSeconds = 0;
+    std::string source;         // the document being read ("(manifest)" for the manifest)
+    bool paused = false;
+};
+
+// Pause, resume and cancel from any thread; the runtime checks it between chunks and between
+// answer tokens.
+class PrefillControl {
+public:
+    void pause();
+    void resume();
+    void cancel(); // also wakes a paused worker
+    void reset();  // clears pause and cancel before new work
+    bool paused() const { return paused_.load(); }
+    bool cancelled() const { return cancelled_.load(); }
+    // Blocks while paused (calling `onPause` once when the pause begins); false once cancelled.
+    bool proceed(const std::function<void()>& onPause = {});
+
+private:
+    std::atomic<bool> paused_{false}, cancelled_{false};
+    std::mutex mutex_;
+    std::condition_variable wake_;
+};
+
+// What the runtime has done, for progress displays and for the tests that prove the context is
+// prefilled once.
+struct RuntimeCounters {
+    std::int64_t contextTokens = 0;         // prompt tokens of BOS + system + sources
+    std::int64_t reusedTokens = 0;          // restored from the prefix cache at the last open
+    std::int64_t prefilledTokens = 0;       // tokens sent through prefill since the model opened
+    std::int64_t lastQuestionTokens = 0;    // tokens the last question's turn prefilled
+    std::int64_t decodedTokens = 0;         // answer tokens decoded
+    std::int64_t snapshotsWritten = 0;
+};
+
+struct Answer {
+    std::string text;
+    std::vector<ingest::Citation> citations; // each marked resolved or not, with the reason
+    std::int64_t promptTokens = 0;           // the question's turn
+    std::int64_t answerTokens = 0;
+    bool stopped = false;                    // stopped by the caller before the end
+    double secondsToFirstToken = 0;
+};
+
+struct SessionSummary {
+    std::string name;                    // empty for an unsaved session
+    std::int64_t contextSize = 0;
+    std::size_t sources = 0, documents = 0;
+    std::size_t contextTokens = 0;       // packed tokens
+    bool retrieval = false;
+    std::size_t history = 0;             // saved messages
+};
+
+class SessionRuntime {
+public:
+    using ProgressFn = std::function<void(const PrefillReport&)>;
+    using TokenFn = std::function<void(const std::string& text)>;
+    using WarningFn = std::function<void(const std::string& text)>;
+
+    explicit SessionRuntime(RuntimeOptions options);
+    ~SessionRuntime();
+
+    // Loads the tokenizer and the model (or prepares the demo model).
+    Status loadModel();
+    bool modelLoaded() const { return model_ != nullptr; }
+    const ModelFacts* modelFacts() const;
+    const Tokenizer* tokenizer() const { return tokenizer_.get(); }
+
+    // A new session over `paths`; saved under `name` unless it is empty. A source that cannot be
+    // read is reported through `warn` and left out; it is an error only when none can be read.
+    Status createSession(const std::string& name, const std::vector<std::string>& paths,
+                         const ingest::IngestOptions& ingestOptions, const WarningFn& warn);
+    // A saved session: its sources and conversation from the database.
+    Status openSession(const std::string& name);
+    bool hasSession() const { return packed_ != nullptr || !sources_.empty() || saved_.has_value(); }
+
+    // Packs the sources into the context and encodes the prompt's context part. `question` ranks
+    // passages when the sources do not fit (retrieval).
+    Status pack(const std::string& question = {});
+    const ingest::PackedContext* packed() const { return packed_.get(); }
+
+    // Brings the engine state to the end of the context and the saved conversation: restores the
+    // longest cached prefix, prefills the rest. A cancel returns "cancelled"; calling it again
+    // continues from where it stopped (the state keeps every finished chunk).
+    Status prefillContext(const ProgressFn& progress, PrefillControl* control);
+    bool contextReady() const;
+
+    // Appends the question's turn, streams the answer through `onToken`, saves both messages. A
+    // cancel through `control` stops the answer (kept and saved as it is, marked stopped).
+    Status ask(const std::string& question, const SamplingParams& sampling, std::int64_t maxTokens,
+               const TokenFn& onToken, PrefillControl* control, Answer* answer);
+
+    const RuntimeCounters& counters() const { return counters_; }
+    SessionSummary summary() const;
+    const std::vector<ingest::Message>& history() const { return history_; }
+    // Problems met on the way that did not stop the work (an unwritable cache directory...).
+    std::vector<std::string> takeWarnings();
+
+    // The system text before the sources (how to cite).
+    static const char* systemPrompt();
+
+private:
+    Status ensureStore();
+    void snapshot(std::size_t upto);
+    std::string sourceAt(std::size_t position) const;
+    Status prefillSpan(std::span<const std::int32_t> ids, const ProgressFn& progress, PrefillControl* control,
+                       std::vector<float>* logits, std::int64_t total);
+
+    RuntimeOptions options_;
+    std::string modelDir_;
+    std::unique_ptr<Tokenizer> tokenizer_;
+    std::unique_ptr<Model> model_;
+    std::unique_ptr<PrefixCache> cache_;
+    std::unique_ptr<ingest::SessionStore> store_;
+    std::optional<ingest::SessionInfo> saved_;
+    std::vector<ingest::SourceResult> sources_;
+    std::vector<ingest::Message> history_;
+    std::unique_ptr<ingest::PackedContext> packed_;
+    std::unique_ptr<ingest::CitationResolver> resolver_;
+    std::vector<std::int32_t> prompt_;   // the ids the state should reach: context + conversation
+    std::size_t contextLength_ = 0;      // ids of BOS + system + sources
+    std::vector<std::pair<std::size_t, std::string>> marks_; // where each packed segment starts
+    std::unique_ptr<Sequence> seq_;
+    std::vector<std::int32_t> seqTokens_; // exactly what the state holds
+    bool lastTurnOpen_ = false;           // the state ends with an answer not yet closed by EOS
+    std::vector<float> logits_;           // after the last token of seqTokens_
+    RuntimeCounters counters_;
+    std::vector<std::string> warnings_;
+    double prefillStart_ = 0;
+    std::int64_t prefillFrom_ = 0; // state length when this prefill started
+};
+
+} // namespace folio::app

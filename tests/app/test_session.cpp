@@ -1,0 +1,276 @@
+// The session runtime on the demo model: the context is prefilled once (counted), restored on
+// reopening, paused, resumed and cancelled on the worker thread, and it keeps working without a
+// usable disk tier.
+#include "runtime/session.h"
+#include "runtime/session_runtime.h"
+
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <csignal>
+#include <sys/resource.h>
+#include <unistd.h>
+
+using namespace folio;
+using namespace folio::app;
+
+namespace {
+
+// A source of about `lines` x 40 demo-model tokens.
+QString writeNotes(const QString& dir, int lines) {
+    QFile f(dir + "/notes.md");
+    if (!f.open(QIODevice::WriteOnly)) return {};
+    const char* words[] = {"alpha", "beta", "gamma", "delta", "engine", "prefill", "cache", "window"};
+    for (int i = 0; i < lines; ++i) {
+        QByteArray line = "line " + QByteArray::number(i) + ":";
+        for (int w = 0; w < 10; ++w) line += QByteArray(" ") + words[(i * 7 + w * 3) % 8];
+        f.write(line + "\n");
+    }
+    return f.fileName();
+}
+
+RuntimeOptions demoOptions(const QString& scratch) {
+    RuntimeOptions o;
+    o.demo = true;
+    o.contextSize = 16384;
+    o.answerReserve = 64;
+    o.databasePath = scratch + "/sessions.sqlite";
+    o.snapshotDirectory = scratch + "/snapshots";
+    return o;
+}
+
+SamplingParams greedy() { return SamplingParams{0.0f, 1.0f, 0}; }
+
+} // namespace
+
+class TestSession : public QObject {
+    Q_OBJECT
+private slots:
+    void secondQuestionPrefillsOnlyItsOwnTokens();
+    void reopenedSessionRestoresTheContext();
+    void pauseResumeCancelOnTheWorker();
+    void worksWithoutAWritableCacheDirectory();
+    void worksWhenTheDiskIsFull();
+};
+
+void TestSession::secondQuestionPrefillsOnlyItsOwnTokens() {
+    QTemporaryDir tmp;
+    const QString notes = writeNotes(tmp.path(), 40);
+    SessionRuntime rt(demoOptions(tmp.path()));
+    QVERIFY2(rt.loadModel().ok(), "demo model");
+    QVERIFY(rt.createSession({}, {notes.toStdString()}, {}, {}).ok());
+    QVERIFY(rt.pack().ok());
+    QVERIFY(rt.prefillContext({}, nullptr).ok());
+    const RuntimeCounters afterContext = rt.counters();
+    QVERIFY(afterContext.contextTokens > 1000);
+    QCOMPARE(afterContext.prefilledTokens, afterContext.contextTokens - afterContext.reusedTokens);
+
+    Answer a1, a2;
+    QVERIFY(rt.ask("What is line 3 about?", greedy(), 8, {}, nullptr, &a1).ok());
+    const RuntimeCounters afterFirst = rt.counters();
+    const std::int64_t decodedFirst = afterFirst.decodedTokens;
+
+    const std::string q2 = "And line 7?";
+    QVERIFY(rt.ask(q2, greedy(), 8, {}, nullptr, &a2).ok());
+    const RuntimeCounters afterSecond = rt.counters();
+    // The second question's turn: EOS closing the first answer, <User>, the question, <Assistant>,
+    // </think>. Nothing of the context or the first exchange goes through prefill again.
+    const std::int64_t turn = 1 + 1 + std::int64_t(rt.tokenizer()->encode(q2).size()) + 2;
+    QCOMPARE(a2.promptTokens, turn);
+    QCOMPARE(afterSecond.lastQuestionTokens, turn);
+    QCOMPARE(afterSecond.prefilledTokens - afterFirst.prefilledTokens, turn);
+    QCOMPARE(afterSecond.decodedTokens - decodedFirst, a2.answerTokens);
+    QCOMPARE(afterSecond.reusedTokens, afterContext.reusedTokens);
+}
+
+void TestSession::reopenedSessionRestoresTheContext() {
+    QTemporaryDir tmp;
+    const QString notes = writeNotes(tmp.path(), 60);
+    std::int64_t context = 0;
+    Answer first;
+    {
+        SessionRuntime rt(demoOptions(tmp.path()));
+        QVERIFY(rt.loadModel().ok());
+        QVERIFY(rt.createSession("saved", {notes.toStdString()}, {}, {}).ok());
+        QVERIFY(rt.pack().ok());
+        QVERIFY(rt.prefillContext({}, nullptr).ok());
+        QCOMPARE(rt.counters().reusedTokens, 0);
+        QVERIFY(rt.ask("Summarise the notes.", greedy(), 6, {}, nullptr, &first).ok());
+        context = rt.counters().contextTokens;
+    }
+    SessionRuntime again(demoOptions(tmp.path()));
+    QVERIFY(again.loadModel().ok());
+    QVERIFY(again.openSession("saved").ok());
+    QCOMPARE(again.history().size(), std::size_t(2));
+    QCOMPARE(again.history()[0].content, std::string("Summarise the notes."));
+    QVERIFY(again.pack().ok());
+    std::vector<PrefillReport> reports;
+    QVERIFY(again.prefillContext([&](const PrefillReport& r) { reports.push_back(r); }, nullptr).ok());
+    const RuntimeCounters c = again.counters();
+    QCOMPARE(c.contextTokens, context);
+    // Everything up to the context's last 128-token boundary comes from the snapshot; only the
+    // tail of the context and the saved conversation go through prefill.
+    QCOMPARE(c.reusedTokens, context / 128 * 128);
+    QVERIFY(c.prefilledTokens < 128 + 2 * 64 + 64);
+    QVERIFY(!reports.empty());
+    QCOMPARE(reports.front().reused, c.reusedTokens);
+    QCOMPARE(reports.back().done, reports.back().total);
+
+    // The restored state answers exactly like the one that was prefilled: the same question after
+    // the same conversation, against a fresh runtime with no cache at all.
+    Answer restored, fresh;
+    QVERIFY(again.ask("And the last line?", greedy(), 6, {}, nullptr, &restored).ok());
+    RuntimeOptions cold = demoOptions(tmp.path());
+    cold.snapshotDirectory = "-";
+    cold.databasePath = tmp.path() + "/other.sqlite";
+    SessionRuntime ref(cold);
+    QVERIFY(ref.loadModel().ok());
+    QVERIFY(ref.createSession({}, {notes.toStdString()}, {}, {}).ok());
+    QVERIFY(ref.pack().ok());
+    QVERIFY(ref.prefillContext({}, nullptr).ok());
+    QCOMPARE(ref.counters().reusedTokens, 0);
+    Answer refFirst;
+    QVERIFY(ref.ask("Summarise the notes.", greedy(), 6, {}, nullptr, &refFirst).ok());
+    QCOMPARE(refFirst.text, first.text);
+    // The reopened session re-encodes the saved answer text; the live one holds the sampled ids.
+    // With the demo tokenizer the two agree whenever the answer re-encodes to the same ids.
+    const auto sampledIds = refFirst.answerTokens;
+    const auto reencoded = std::int64_t(ref.tokenizer()->encode(refFirst.text).size());
+    QVERIFY(ref.ask("And the last line?", greedy(), 6, {}, nullptr, &fresh).ok());
+    if (sampledIds == reencoded) QCOMPARE(restored.text, fresh.text);
+    else qInfo("the first answer re-encodes to other ids; compared the first answers only");
+}
+
+void TestSession::pauseResumeCancelOnTheWorker() {
+    QTemporaryDir tmp;
+    const QString notes = writeNotes(tmp.path(), 120);
+    RuntimeOptions o = demoOptions(tmp.path());
+    o.chunk = 128;
+    o.checkpointEvery = 1024;
+    Session session(o);
+    QSignalSpy progress(&session, &Session::progress);
+    QSignalSpy finished(&session, &Session::prefillFinished);
+    QSignalSpy failed(&session, &Session::failed);
+    QSignalSpy states(&session, &Session::stateChanged);
+
+    // The call returns at once; the work happens on the worker.
+    QElapsedTimer t;
+    t.start();
+    session.create("worker", {notes});
+    QVERIFY(t.elapsed() < 50);
+
+    QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 3, 60000);
+    session.pause();
+    QTRY_COMPARE_WITH_TIMEOUT(session.state(), Session::State::Paused, 10000);
+    const int seen = int(progress.count());
+    const auto pausedAt = progress.last().at(0).value<PrefillReport>();
+    QVERIFY(pausedAt.paused);
+    QTest::qWait(400);
+    QCOMPARE(int(progress.count()), seen); // nothing moves while paused
+    QCOMPARE(session.counters().prefilledTokens, pausedAt.done);
+
+    session.resume();
+    QTRY_VERIFY_WITH_TIMEOUT(progress.count() > seen + 2, 30000);
+    session.cancel();
+    QTRY_COMPARE_WITH_TIMEOUT(session.state(), Session::State::Cancelled, 30000);
+    QCOMPARE(finished.count(), 0);
+    const RuntimeCounters atCancel = session.counters();
+    QVERIFY(atCancel.prefilledTokens > pausedAt.done);
+    QVERIFY(atCancel.prefilledTokens < atCancel.contextTokens);
+
+    // Prefill continues from the last finished chunk: no token goes through twice.
+    session.prefill();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    QCOMPARE(session.state(), Session::State::Ready);
+    const RuntimeCounters done = session.counters();
+    QCOMPARE(done.prefilledTokens, done.contextTokens);
+    QCOMPARE(failed.count(), 0);
+
+    // Progress carries everything a progress bar shows.
+    const auto last = progress.last().at(0).value<PrefillReport>();
+    QCOMPARE(last.done, last.total);
+    QVERIFY(last.averageRate > 0);
+    QCOMPARE(last.source, std::string("(manifest)"));
+    bool sawNotes = false;
+    for (const auto& args : progress) sawNotes |= args.at(0).value<PrefillReport>().source == "notes.md";
+    QVERIFY(sawNotes);
+
+    // An answer streams token by token, then arrives whole.
+    QSignalSpy tokens(&session, &Session::token);
+    QSignalSpy answered(&session, &Session::answered);
+    session.ask("What is on line 2?", greedy(), 12);
+    QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, 60000);
+    const auto answer = answered.first().at(0).value<Answer>();
+    QString streamed;
+    for (const auto& args : tokens) streamed += args.at(0).toString();
+    QCOMPARE(streamed.toStdString(), answer.text);
+    QVERIFY(answer.answerTokens > 0);
+    QVERIFY(states.count() >= 5);
+}
+
+void TestSession::worksWithoutAWritableCacheDirectory() {
+    QTemporaryDir tmp;
+    const QString notes = writeNotes(tmp.path(), 10);
+    RuntimeOptions o = demoOptions(tmp.path());
+    // A directory this process cannot write to. Permissions do not stop root, so as root the test
+    // uses /proc/self, which no one can create files in.
+    QString readOnly = tmp.path() + "/readonly";
+    QDir().mkpath(readOnly);
+    QFile::setPermissions(readOnly, QFile::ReadOwner | QFile::ExeOwner);
+    if (geteuid() == 0) readOnly = "/proc/self";
+    o.snapshotDirectory = readOnly;
+    SessionRuntime rt(o);
+    QVERIFY(rt.loadModel().ok());
+    QVERIFY(rt.createSession("ro", {notes.toStdString()}, {}, {}).ok());
+    QVERIFY(rt.pack().ok());
+    QVERIFY(rt.prefillContext({}, nullptr).ok());
+    const std::vector<std::string> warnings = rt.takeWarnings();
+    QVERIFY(!warnings.empty());
+    QVERIFY2(QString::fromStdString(warnings.front()).contains("cannot write snapshot"), warnings.front().c_str());
+    QVERIFY2(QString::fromStdString(warnings.front()).contains("memory only"), warnings.front().c_str());
+    Answer a;
+    QVERIFY(rt.ask("Anything?", greedy(), 4, {}, nullptr, &a).ok());
+    QVERIFY(a.answerTokens > 0);
+    QFile::setPermissions(tmp.path() + "/readonly", QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+}
+
+void TestSession::worksWhenTheDiskIsFull() {
+    // A file size limit makes every write past it fail (EFBIG, with SIGXFSZ ignored) the way a full
+    // disk does (ENOSPC): the snapshot write fails part way.
+    QTemporaryDir tmp;
+    const QString notes = writeNotes(tmp.path(), 30);
+    RuntimeOptions o = demoOptions(tmp.path());
+    o.databasePath.clear(); // unsaved session: no database writes
+    SessionRuntime rt(o);
+    QVERIFY(rt.loadModel().ok());
+    QVERIFY(rt.createSession({}, {notes.toStdString()}, {}, {}).ok());
+    QVERIFY(rt.pack().ok());
+
+    rlimit old{};
+    QCOMPARE(getrlimit(RLIMIT_FSIZE, &old), 0);
+    auto oldHandler = std::signal(SIGXFSZ, SIG_IGN);
+    rlimit small = old;
+    small.rlim_cur = 64 * 1024;
+    QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+    const Status st = rt.prefillContext({}, nullptr);
+    const std::vector<std::string> warnings = rt.takeWarnings();
+    setrlimit(RLIMIT_FSIZE, &old);
+    std::signal(SIGXFSZ, oldHandler);
+
+    QVERIFY2(st.ok(), st.error().c_str());
+    QVERIFY(!warnings.empty());
+    QVERIFY2(QString::fromStdString(warnings.front()).contains("cannot write snapshot"), warnings.front().c_str());
+    // No half-written snapshot under a real name.
+    QCOMPARE(QDir(o.snapshotDirectory).entryList({"*.fsnap"}, QDir::Files).size(), 0);
+    Answer a;
+    QVERIFY(rt.ask("Anything?", greedy(), 4, {}, nullptr, &a).ok());
+    // The memory tier still has the context: a second runtime in this process would need the
+    // disk, but this one restores from memory when the context is packed again.
+    QVERIFY(rt.pack().ok());
+    QVERIFY(rt.prefillContext({}, nullptr).ok());
+    QVERIFY(rt.counters().reusedTokens > 0);
+}
+
+QTEST_MAIN(TestSession)
+#include "test_session.moc"
