@@ -1,11 +1,18 @@
 #include "cuda_check.cuh"
 #include "folio/kernels/cuda_runtime_probe.h"
 
+#include <cublas_v2.h>
+
 namespace folio::kernels {
 
 std::string cudaErrorText(cudaError_t err, const char* stmt, const char* file, int line) {
     return std::string(cudaGetErrorName(err)) + " (" + cudaGetErrorString(err) + ") in `" + stmt +
            "` at " + file + ":" + std::to_string(line);
+}
+
+std::string cublasErrorText(cublasStatus_t err, const char* stmt, const char* file, int line) {
+    return std::string(cublasGetStatusName(err)) + " (" + cublasGetStatusString(err) + ") in `" +
+           stmt + "` at " + file + ":" + std::to_string(line);
 }
 
 bool cudaCompiled() { return true; }

@@ -1,0 +1,114 @@
+// Device memory, streams, copies and the cuBLAS/cuBLASLt handles (cuda_memory.h).
+#include "cuda_check.cuh"
+#include "device_common.cuh"
+#include "folio/kernels/cuda_memory.h"
+
+#include <cublasLt.h>
+#include <cublas_v2.h>
+
+namespace folio::kernels::cuda {
+
+using detail::toStream;
+
+DeviceBuffer::~DeviceBuffer() { release(); }
+
+DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
+    if (this != &o) {
+        release();
+        ptr_ = std::exchange(o.ptr_, nullptr);
+        bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+}
+
+void DeviceBuffer::release() {
+    if (ptr_) (void)cudaFree(ptr_); // freeing cannot be reported from a destructor
+    ptr_ = nullptr;
+    bytes_ = 0;
+}
+
+CudaStatus DeviceBuffer::allocate(std::size_t bytes) {
+    release();
+    if (bytes == 0) return {};
+    void* p = nullptr;
+    FOLIO_CUDA_TRY(cudaMalloc(&p, bytes));
+    ptr_ = p;
+    bytes_ = bytes;
+    return {};
+}
+
+Stream::~Stream() {
+    if (s_) (void)cudaStreamDestroy(toStream(s_));
+}
+
+Stream& Stream::operator=(Stream&& o) noexcept {
+    if (this != &o) {
+        if (s_) (void)cudaStreamDestroy(toStream(s_));
+        s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+}
+
+CudaStatus Stream::create() {
+    cudaStream_t s = nullptr;
+    FOLIO_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    if (s_) (void)cudaStreamDestroy(toStream(s_));
+    s_ = s;
+    return {};
+}
+
+BlasContext::~BlasContext() {
+    if (blas_) (void)cublasDestroy(static_cast<cublasHandle_t>(blas_));
+    if (lt_) (void)cublasLtDestroy(static_cast<cublasLtHandle_t>(lt_));
+}
+
+CudaStatus BlasContext::create(std::size_t workspaceBytes) {
+    if (!blas_) {
+        cublasHandle_t h = nullptr;
+        FOLIO_CUBLAS_TRY(cublasCreate(&h));
+        blas_ = h;
+    }
+    if (!lt_) {
+        cublasLtHandle_t h = nullptr;
+        FOLIO_CUBLAS_TRY(cublasLtCreate(&h));
+        lt_ = h;
+    }
+    if (workspace_.bytes() < workspaceBytes) {
+        CudaStatus st = workspace_.allocate(workspaceBytes);
+        if (!st) return st;
+    }
+    return {};
+}
+
+CudaStatus copyToDevice(void* dst, const void* src, std::size_t bytes, void* stream) {
+    FOLIO_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, toStream(stream)));
+    return {};
+}
+
+CudaStatus copyToHost(void* dst, const void* src, std::size_t bytes, void* stream) {
+    FOLIO_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, toStream(stream)));
+    FOLIO_CUDA_TRY(cudaStreamSynchronize(toStream(stream)));
+    return {};
+}
+
+CudaStatus copyOnDevice(void* dst, const void* src, std::size_t bytes, void* stream) {
+    FOLIO_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, toStream(stream)));
+    return {};
+}
+
+CudaStatus fillBytes(void* dst, int value, std::size_t bytes, void* stream) {
+    FOLIO_CUDA_TRY(cudaMemsetAsync(dst, value, bytes, toStream(stream)));
+    return {};
+}
+
+CudaStatus synchronize(void* stream) {
+    FOLIO_CUDA_TRY(cudaStreamSynchronize(toStream(stream)));
+    return {};
+}
+
+CudaStatus selectDevice(int device) {
+    FOLIO_CUDA_TRY(cudaSetDevice(device));
+    return {};
+}
+
+} // namespace folio::kernels::cuda

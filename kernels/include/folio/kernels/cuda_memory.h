@@ -1,0 +1,94 @@
+// Device memory, copies, streams and library handles of the CUDA backend, usable from plain C++
+// (no CUDA headers): streams travel as `void*` (a cudaStream_t; nullptr is the legacy default
+// stream). Every function reports failure as a CudaStatus whose message names the failing CUDA or
+// cuBLAS call, its file and line. Only compiled when FOLIO_HAVE_CUDA is defined.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace folio::kernels::cuda {
+
+// Empty on success; otherwise what failed, e.g. "cudaErrorMemoryAllocation (out of memory) in
+// `cudaMalloc(&p, bytes)` at .../memory.cu:21".
+class [[nodiscard]] CudaStatus {
+public:
+    CudaStatus() = default;
+    CudaStatus(std::string error) : error_(std::move(error)) {}
+    bool ok() const { return error_.empty(); }
+    explicit operator bool() const { return ok(); }
+    const std::string& error() const { return error_; }
+
+private:
+    std::string error_;
+};
+
+// Owns `bytes` of device memory (cudaMalloc). Move-only; frees on destruction.
+class DeviceBuffer {
+public:
+    DeviceBuffer() = default;
+    ~DeviceBuffer();
+    DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+    DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+    DeviceBuffer(const DeviceBuffer&) = delete;
+    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+    // Frees what is held, then allocates `bytes` (0 frees only).
+    CudaStatus allocate(std::size_t bytes);
+    void release();
+
+    void* data() const { return ptr_; }
+    template <typename T> T* as() const { return static_cast<T*>(ptr_); }
+    std::size_t bytes() const { return bytes_; }
+
+private:
+    void* ptr_ = nullptr;
+    std::size_t bytes_ = 0;
+};
+
+// Owns a non-blocking stream.
+class Stream {
+public:
+    Stream() = default;
+    ~Stream();
+    Stream(Stream&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    Stream& operator=(Stream&& o) noexcept;
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+    CudaStatus create();
+    void* get() const { return s_; }
+
+private:
+    void* s_ = nullptr;
+};
+
+// Owns a cuBLAS handle, a cuBLASLt handle and the cuBLASLt workspace, bound to one stream at a time.
+class BlasContext {
+public:
+    BlasContext() = default;
+    ~BlasContext();
+    BlasContext(const BlasContext&) = delete;
+    BlasContext& operator=(const BlasContext&) = delete;
+    CudaStatus create(std::size_t workspaceBytes = std::size_t(32) << 20);
+    void* blas() const { return blas_; }   // cublasHandle_t
+    void* blasLt() const { return lt_; }   // cublasLtHandle_t
+    void* workspace() const { return workspace_.data(); }
+    std::size_t workspaceBytes() const { return workspace_.bytes(); }
+
+private:
+    void* blas_ = nullptr;
+    void* lt_ = nullptr;
+    DeviceBuffer workspace_;
+};
+
+CudaStatus copyToDevice(void* dst, const void* src, std::size_t bytes, void* stream);
+CudaStatus copyToHost(void* dst, const void* src, std::size_t bytes, void* stream);
+CudaStatus copyOnDevice(void* dst, const void* src, std::size_t bytes, void* stream);
+CudaStatus fillBytes(void* dst, int value, std::size_t bytes, void* stream);
+CudaStatus synchronize(void* stream);
+// cudaSetDevice(device).
+CudaStatus selectDevice(int device);
+
+} // namespace folio::kernels::cuda
