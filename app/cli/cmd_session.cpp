@@ -5,6 +5,7 @@
 
 #include "folio/ingest/citation_resolver.h"
 #include "folio/ingest/session_store.h"
+#include "runtime/session_export.h"
 #include "runtime/session_files.h"
 
 #include <QSaveFile>
@@ -16,29 +17,6 @@ namespace folio::cli {
 namespace {
 
 using namespace folio::ingest;
-
-// The conversation as Markdown; citations that do not resolve against the session's sources are
-// marked with the reason.
-std::string exportMarkdown(const SessionStore& store, const SessionInfo& s) {
-    std::vector<Document> docs;
-    std::string out = "# " + s.name + "\n\nCreated " + s.createdAt + ".\n\n## Sources\n\n";
-    for (const StoredSource& src : store.sources(s.id)) {
-        auto d = store.documents(src.id);
-        out += "- " + src.name + " (" + src.kindName + ", " + std::to_string(d.size()) + " documents): " + src.location + "\n";
-        for (auto& doc : d) docs.push_back(std::move(doc));
-    }
-    const CitationResolver resolver(docs);
-    out += "\n## Conversation\n";
-    for (const Message& m : store.messages(s.id)) {
-        out += "\n### " + std::string(m.role == "user" ? "Question" : "Answer") + "\n\n" + m.content + "\n";
-        if (m.role != "assistant") continue;
-        std::string marks;
-        for (const Citation& c : resolver.scan(m.content))
-            if (!c.resolved) marks += "- [" + c.text + "]: does not resolve (" + c.error + ")\n";
-        if (!marks.empty()) out += "\nUnresolved citations:\n\n" + marks;
-    }
-    return out;
-}
 
 int run(const std::vector<std::string>& argv) {
     Args args({"json"}, {"out"});
@@ -85,7 +63,7 @@ int run(const std::vector<std::string>& argv) {
         return ExitOk;
     }
     if (verb == "export") {
-        const std::string md = exportMarkdown(store, *s);
+        const std::string md = app::exportMarkdown(store, *s);
         if (const auto out = args.value("out")) {
             QSaveFile f(QString::fromStdString(*out));
             if (!f.open(QIODevice::WriteOnly) || f.write(md.data(), qint64(md.size())) != qint64(md.size()) || !f.commit())

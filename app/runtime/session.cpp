@@ -156,6 +156,31 @@ void Session::open(const QString& name) {
     });
 }
 
+void Session::addSources(const QStringList& paths) {
+    control_.reset();
+    std::vector<std::string> list;
+    for (const QString& p : paths) list.push_back(p.toStdString());
+    post([this, list] {
+        if (!prepare()) return;
+        auto warn = [this](const std::string& w) { emit warning(QString::fromStdString(w)); };
+        if (Status st = runtime_->addSources(list, ingest::IngestOptions{}, warn); !st.ok()) {
+            emit failed(QString::fromStdString(st.error()));
+            if (!runtime_->contextReady()) return;
+        }
+        runPrefill();
+    });
+}
+
+void Session::setExcluded(const QStringList& prefixes) {
+    control_.reset();
+    std::vector<std::string> list;
+    for (const QString& p : prefixes) list.push_back(p.toStdString());
+    post([this, list] {
+        runtime_->setExcluded(list);
+        if (runtime_->hasSession()) runPrefill();
+    });
+}
+
 void Session::prefill() {
     control_.reset();
     post([this] {

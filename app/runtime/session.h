@@ -34,6 +34,10 @@ public:
     // model if needed, pack, and prefill (restoring the longest cached prefix).
     void create(const QString& name, const QStringList& paths);
     void open(const QString& name);
+    // Adds sources, or changes what is excluded, then packs and prefills again (only the tail after
+    // the first changed document goes through the engine; the rest comes from the prefix cache).
+    void addSources(const QStringList& paths);
+    void setExcluded(const QStringList& prefixes);
     // Continues a cancelled prefill from the last finished chunk.
     void prefill();
     void ask(const QString& question, const SamplingParams& sampling, int maxTokens);

@@ -132,14 +132,10 @@ Status SessionRuntime::ensureStore() {
     return {};
 }
 
-Status SessionRuntime::createSession(const std::string& name, const std::vector<std::string>& paths,
-                                     const ingest::IngestOptions& ingestOptions, const WarningFn& warn) {
+std::vector<ingest::SourceResult> SessionRuntime::loadPaths(const std::vector<std::string>& paths,
+                                                           const ingest::IngestOptions& ingestOptions,
+                                                           const WarningFn& warn) {
     using namespace folio::ingest;
-    if (!model_) return makeError("load a model before creating a session");
-    if (!name.empty()) {
-        if (auto st = ensureStore(); !st.ok()) return st;
-        if (store_->findSession(name)) return makeError("a session named '" + name + "' already exists");
-    }
     std::vector<SourceResult> loaded;
     for (const std::string& path : paths) {
         SourceResult r = loadSource(QString::fromStdString(path), ingestOptions);
@@ -153,6 +149,40 @@ Status SessionRuntime::createSession(const std::string& name, const std::vector<
                 warn(r.name + ": " + s.path + ": " + skipReasonName(s.reason) + " (" + s.detail + ")");
         loaded.push_back(std::move(r));
     }
+    return loaded;
+}
+
+Status SessionRuntime::addSources(const std::vector<std::string>& paths, const ingest::IngestOptions& ingestOptions,
+                                  const WarningFn& warn) {
+    std::vector<ingest::SourceResult> loaded = loadPaths(paths, ingestOptions, warn);
+    if (loaded.empty()) return makeError("no source could be read");
+    if (saved_) {
+        const bool ok = store_->transaction([&] {
+            for (const ingest::SourceResult& r : loaded)
+                if (!store_->saveSource(saved_->id, r)) return false;
+            return true;
+        });
+        if (!ok) return makeError("cannot save the sources: " + store_->lastError());
+    }
+    for (auto& r : loaded) sources_.push_back(std::move(r));
+    packed_.reset();
+    return {};
+}
+
+void SessionRuntime::setExcluded(std::vector<std::string> prefixes) {
+    excluded_ = std::move(prefixes);
+    packed_.reset();
+}
+
+Status SessionRuntime::createSession(const std::string& name, const std::vector<std::string>& paths,
+                                     const ingest::IngestOptions& ingestOptions, const WarningFn& warn) {
+    using namespace folio::ingest;
+    if (!model_) return makeError("load a model before creating a session");
+    if (!name.empty()) {
+        if (auto st = ensureStore(); !st.ok()) return st;
+        if (store_->findSession(name)) return makeError("a session named '" + name + "' already exists");
+    }
+    std::vector<SourceResult> loaded = loadPaths(paths, ingestOptions, warn);
     if (loaded.empty() && !paths.empty()) return makeError("no source could be read");
     if (!name.empty()) {
         SessionInfo info;
@@ -213,8 +243,22 @@ Status SessionRuntime::pack(const std::string& question) {
     po.question = question;
     const Tokenizer* t = tokenizer_.get();
     TokenCounting counting{[t](std::string_view text) { return t->count(text); }, modelDir_ + "/tokenizer.json", true};
-    // The sources stay with the runtime (a later pack may need them); the packer takes a copy.
-    packed_ = std::make_unique<PackedContext>(packSources(sources_, counting, po));
+    // The sources stay with the runtime (a later pack may need them); the packer takes a copy,
+    // without what the user excluded.
+    std::vector<SourceResult> sources = sources_;
+    if (!excluded_.empty())
+        for (SourceResult& src : sources) {
+            std::vector<Document> kept;
+            for (Document& d : src.documents) {
+                const std::string key = src.name + "/" + d.path;
+                const bool out = std::any_of(excluded_.begin(), excluded_.end(),
+                                             [&](const std::string& p) { return key.rfind(p, 0) == 0; });
+                if (out) src.skipped.push_back({d.path, SkipReason::FolioIgnored, "excluded in this session"});
+                else kept.push_back(std::move(d));
+            }
+            src.documents = std::move(kept);
+        }
+    packed_ = std::make_unique<PackedContext>(packSources(std::move(sources), counting, po));
     resolver_ = std::make_unique<CitationResolver>(packed_->documents);
 
     // Context ids segment by segment (packer.h: a segment's ids never depend on its neighbours, so

@@ -140,6 +140,14 @@ public:
     // read is reported through `warn` and left out; it is an error only when none can be read.
     Status createSession(const std::string& name, const std::vector<std::string>& paths,
                          const ingest::IngestOptions& ingestOptions, const WarningFn& warn);
+    // More sources for the current session (saved with it); the next pack includes them.
+    Status addSources(const std::vector<std::string>& paths, const ingest::IngestOptions& ingestOptions,
+                      const WarningFn& warn);
+    // Files and folders left out by the user: "source/path" prefixes ("repo/tests/", "repo/a.cpp").
+    // They show among the left-out files as excluded; the next pack leaves them out.
+    void setExcluded(std::vector<std::string> prefixes);
+    const std::vector<std::string>& excluded() const { return excluded_; }
+
     // A saved session: its sources and conversation from the database.
     Status openSession(const std::string& name);
     bool hasSession() const { return packed_ != nullptr || !sources_.empty() || saved_.has_value(); }
@@ -171,6 +179,8 @@ public:
 
 private:
     Status ensureStore();
+    std::vector<ingest::SourceResult> loadPaths(const std::vector<std::string>& paths,
+                                                const ingest::IngestOptions& ingestOptions, const WarningFn& warn);
     void snapshot(std::size_t upto);
     std::string sourceAt(std::size_t position) const;
     Status prefillSpan(std::span<const std::int32_t> ids, const ProgressFn& progress, PrefillControl* control,
@@ -185,6 +195,7 @@ private:
     std::optional<ingest::SessionInfo> saved_;
     std::vector<ingest::SourceResult> sources_;
     std::vector<ingest::Message> history_;
+    std::vector<std::string> excluded_;
     std::unique_ptr<ingest::PackedContext> packed_;
     std::unique_ptr<ingest::CitationResolver> resolver_;
     std::vector<std::int32_t> prompt_;   // the ids the state should reach: context + conversation

@@ -207,6 +207,18 @@ bool SessionStore::removeSession(std::int64_t sessionId) {
     return st.run() && sqlite3_changes(db_) > 0;
 }
 
+bool SessionStore::renameSession(std::int64_t sessionId, std::string_view name) {
+    if (!db_) return false;
+    Statement st(db_, "UPDATE sessions SET name = ? WHERE id = ?");
+    st.bind(1, name);
+    st.bind(2, sessionId);
+    if (!st.run()) {
+        error_ = std::string("cannot rename the session: ") + sqlite3_errmsg(db_);
+        return false;
+    }
+    return sqlite3_changes(db_) > 0;
+}
+
 std::optional<std::int64_t>
 SessionStore::saveSource(std::int64_t sessionId, const SourceResult& source,
                          const std::vector<std::int64_t>* tokensPerDocument,

@@ -1,7 +1,7 @@
 #include "folio/main_window.h"
 
 #include <QLabel>
-#include <QListWidget>
+#include <QTableView>
 #include <QTabWidget>
 #include <QtTest>
 
@@ -17,7 +17,9 @@ void TestMainWindow::showsTheMainParts() {
     folio::ui::MainWindow w;
     w.show();
     QVERIFY(QTest::qWaitForWindowExposed(&w));
-    QVERIFY(w.findChild<QListWidget*>("sessionList"));
+    QVERIFY(w.findChild<QTableView*>("sessionList"));
+    QVERIFY(w.findChild<QWidget*>("prefillPanel"));
+    QVERIFY(w.findChild<QWidget*>("sourceViewer"));
     auto* tabs = w.findChild<QTabWidget*>("mainTabs");
     QVERIFY(tabs);
     QCOMPARE(tabs->count(), 3);

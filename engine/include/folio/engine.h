@@ -129,6 +129,17 @@ private:
 
 namespace folio {
 
+// What a model needs in memory before it is opened, from its config.json alone: weights as stored
+// (memory-mapped; resident as they are touched), the sequence state at `contextTokens` (f32 entries,
+// as this engine stores them), and the working memory of one prefill chunk.
+struct MemoryEstimate {
+    std::uint64_t weightBytes = 0;
+    std::uint64_t stateBytes = 0;
+    std::uint64_t scratchBytes = 0;
+    std::uint64_t totalBytes = 0;
+};
+Result<MemoryEstimate> estimateMemory(const std::string& directory, std::int64_t contextTokens, std::int64_t chunk = 512);
+
 // Writes the demo model into `directory`: a small DeepSeek-V4 checkpoint of every layer type with
 // generated weights and a tokenizer trained by the project (deterministic: always the same bytes).
 // Its outputs carry no meaning; it exists so that every part of the pipeline runs without downloads.

@@ -98,6 +98,7 @@ public:
     std::vector<SessionInfo> sessions() const;
     std::optional<SessionInfo> findSession(std::string_view name) const;
     bool removeSession(std::int64_t sessionId); // cascades to everything the session owns
+    bool renameSession(std::int64_t sessionId, std::string_view name); // false if the name is taken
 
     // A source with its documents (text, pages, cues), skipped files and submodules. When
     // `tokensPerDocument` is given (same length as documents), counts are stored under `tokenizer`.

@@ -1,0 +1,85 @@
+#include "session_list_model.h"
+
+#include "folio/ingest/session_store.h"
+
+#include <QLocale>
+
+namespace folio::ui {
+
+SessionListModel::SessionListModel(QString databasePath, QObject* parent)
+    : QAbstractTableModel(parent), path_(std::move(databasePath)) {
+    refresh();
+}
+
+void SessionListModel::refresh() {
+    std::vector<Row> rows;
+    ingest::SessionStore store;
+    if (store.open(path_)) {
+        error_.clear();
+        for (const ingest::SessionInfo& s : store.sessions()) {
+            Row r;
+            r.name = QString::fromStdString(s.name);
+            r.sources = int(store.sources(s.id).size());
+            r.model = QString::fromStdString(s.modelFingerprint);
+            r.contextSize = s.contextSize;
+            const auto messages = store.messages(s.id);
+            r.messages = int(messages.size());
+            r.lastUsed = QString::fromStdString(messages.empty() ? s.createdAt : messages.back().createdAt);
+            rows.push_back(std::move(r));
+        }
+    } else {
+        error_ = QString::fromStdString(store.lastError());
+    }
+    // Most recently used first.
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.lastUsed > b.lastUsed; });
+    beginResetModel();
+    rows_ = std::move(rows);
+    endResetModel();
+}
+
+const SessionListModel::Row* SessionListModel::rowAt(int row) const {
+    return row >= 0 && row < int(rows_.size()) ? &rows_[std::size_t(row)] : nullptr;
+}
+
+int SessionListModel::rowOf(const QString& name) const {
+    for (std::size_t i = 0; i < rows_.size(); ++i)
+        if (rows_[i].name == name) return int(i);
+    return -1;
+}
+
+int SessionListModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(rows_.size()); }
+
+int SessionListModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant SessionListModel::data(const QModelIndex& index, int role) const {
+    const Row* r = index.isValid() ? rowAt(index.row()) : nullptr;
+    if (!r) return {};
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case Name: return r->name;
+        case Sources: return r->sources;
+        case Model: return r->model.left(8);
+        case Context: return QStringLiteral("%1K").arg(r->contextSize / 1024);
+        case LastUsed: return r->lastUsed.left(16).replace(QLatin1Char('T'), QLatin1Char(' '));
+        default: return {};
+        }
+    }
+    if (role == Qt::ToolTipRole)
+        return tr("%1: %2 sources, %3 messages, model %4").arg(r->name).arg(r->sources).arg(r->messages).arg(r->model);
+    if (role == Qt::UserRole) return r->name;
+    return {};
+}
+
+QVariant SessionListModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return {};
+    switch (section) {
+    case Name: return tr("Session");
+    case Sources: return tr("Sources");
+    case Model: return tr("Model");
+    case Context: return tr("Context");
+    case LastUsed: return tr("Last used");
+    default: return {};
+    }
+}
+
+} // namespace folio::ui
