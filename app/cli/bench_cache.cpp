@@ -131,8 +131,9 @@ int benchCache(const std::vector<std::string>& argv) {
         if (!hit || hit->tokens != ctx) return fail("bench", "the snapshot was not found");
         const double readSecs = now() - t0;
         auto warm = model.newSequence();
-        if (auto st = warm->restore(std::span(hit->state.constData(), std::size_t(hit->state.size()))); !st.ok())
-            return fail("bench", st.error());
+        for (const QByteArray& part : hit->chain)
+            if (auto st = warm->restore(std::span(part.constData(), std::size_t(part.size()))); !st.ok())
+                return fail("bench", st.error());
         const double restoreSecs = now() - t0;
         std::vector<float> warmLogits;
         if (auto st = model.prefill(*warm, std::span(ids.data() + ctx, std::size_t(questionLen)), PrefillOptions{}, &warmLogits); !st.ok())

@@ -30,7 +30,7 @@ int run(const std::vector<std::string>& argv) {
     long long context = 0, maxTokens = 0, seed = 0, threads = 0, chunk = 0, every = 0;
     if (!args.intValue("context", 262144, &context) || !args.intValue("max-tokens", args.has("demo") ? 48 : 1024, &maxTokens) ||
         !args.intValue("seed", 0, &seed) || !args.intValue("threads", 0, &threads) ||
-        !args.intValue("chunk", app::kDefaultChunk, &chunk) || !args.intValue("checkpoint-every", 16384, &every))
+        !args.intValue("chunk", app::kDefaultChunk, &chunk) || !args.intValue("checkpoint-every", app::RuntimeOptions{}.checkpointEvery, &every))
         return fail("ask", args.error(), ExitUsage);
     const float temperature = std::stof(args.valueOr("temperature", "1.0"));
     const float topP = std::stof(args.valueOr("top-p", "1.0"));

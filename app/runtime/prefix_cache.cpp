@@ -17,7 +17,7 @@ namespace folio::app {
 namespace {
 
 constexpr char kMagic[8] = {'F', 'O', 'L', 'I', 'O', 'S', 'N', 'P'};
-constexpr qint64 kHeaderBytes = 8 + 4 + 8 + 8 + 8 + 8;
+constexpr qint64 kHeaderBytes = 8 + 4 + 8 + 8 + 8 + 8 + 8 + 8;
 
 template <typename T> void append(QByteArray& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
@@ -67,12 +67,18 @@ QString PrefixCache::filePath(std::uint64_t fingerprint, std::uint64_t hash) con
 }
 
 bool PrefixCache::put(std::uint64_t fingerprint, std::span<const std::int32_t> prefix, const QByteArray& state,
-                      QString* error) {
+                      QString* error, std::int64_t baseTokens) {
     if (prefix.empty() || std::int64_t(prefix.size()) % kSnapshotAlign != 0) {
         if (error) *error = QStringLiteral("snapshots cover a multiple of %1 tokens, not %2").arg(kSnapshotAlign).arg(prefix.size());
         return false;
     }
-    Entry e{fingerprint, prefixHashes(fingerprint, prefix).back(), std::int64_t(prefix.size()), state};
+    if (baseTokens < 0 || baseTokens >= std::int64_t(prefix.size()) || baseTokens % kSnapshotAlign != 0) {
+        if (error) *error = QStringLiteral("a delta's base must be an earlier multiple of %1 tokens").arg(kSnapshotAlign);
+        return false;
+    }
+    const std::vector<std::uint64_t> hashes = prefixHashes(fingerprint, prefix);
+    Entry e{fingerprint, hashes.back(), std::int64_t(prefix.size()), state, baseTokens,
+            baseTokens ? hashes[std::size_t(baseTokens / kSnapshotAlign) - 1] : 0};
     memory_.remove_if([&](const Entry& m) {
         if (m.fingerprint != e.fingerprint || m.hash != e.hash) return false;
         memoryBytes_ -= m.state.size();
@@ -94,6 +100,8 @@ bool PrefixCache::writeFile(const Entry& e, QString* error) {
     append(head, e.fingerprint);
     append(head, e.tokens);
     append(head, e.hash);
+    append(head, e.baseTokens);
+    append(head, e.baseHash);
     append(head, std::uint64_t(e.state.size()));
     std::uint64_t sum = checksum64(head.constData(), std::size_t(head.size()));
     sum = checksum64(e.state.constData(), std::size_t(e.state.size()), sum);
@@ -113,8 +121,8 @@ bool PrefixCache::writeFile(const Entry& e, QString* error) {
     return ok;
 }
 
-std::optional<QByteArray> PrefixCache::readFile(const QString& path, std::uint64_t fingerprint, std::int64_t tokens,
-                                                std::uint64_t hash) {
+std::optional<PrefixCache::Entry> PrefixCache::readFile(const QString& path, std::uint64_t fingerprint,
+                                                       std::int64_t tokens, std::uint64_t hash) {
     QFile f(path);
     if (!f.exists()) return std::nullopt;
     QString why;
@@ -138,7 +146,9 @@ std::optional<QByteArray> PrefixCache::readFile(const QString& path, std::uint64
         else if (readAt<std::uint64_t>(all, 12) != fingerprint) why = QStringLiteral("made by another model");
         else if (readAt<std::int64_t>(all, 20) != tokens || readAt<std::uint64_t>(all, 28) != hash)
             why = QStringLiteral("header names other tokens");
-        else if (qint64(readAt<std::uint64_t>(all, 36)) != all.size() - kHeaderBytes - 8) why = QStringLiteral("truncated");
+        else if (readAt<std::int64_t>(all, 36) < 0 || readAt<std::int64_t>(all, 36) >= tokens)
+            why = QStringLiteral("names an impossible base");
+        else if (qint64(readAt<std::uint64_t>(all, 52)) != all.size() - kHeaderBytes - 8) why = QStringLiteral("truncated");
         else if (checksum64(all.constData() + kHeaderBytes, std::size_t(all.size() - kHeaderBytes - 8),
                             checksum64(all.constData(), std::size_t(kHeaderBytes))) != readAt<std::uint64_t>(all, all.size() - 8))
             why = QStringLiteral("checksum mismatch");
@@ -149,11 +159,32 @@ std::optional<QByteArray> PrefixCache::readFile(const QString& path, std::uint64
         return std::nullopt;
     }
     touch(path);
+    Entry e{fingerprint, hash, tokens, {}, readAt<std::int64_t>(all, 36), readAt<std::uint64_t>(all, 44)};
     // In place (a memmove within the buffer): a second multi-gigabyte allocation would cost more in
     // page faults than the copy itself.
     all.chop(8);
     all.remove(0, kHeaderBytes);
-    return all;
+    e.state = std::move(all);
+    return e;
+}
+
+std::optional<PrefixCache::Entry> PrefixCache::find(std::uint64_t fingerprint, std::uint64_t hash, std::int64_t tokens,
+                                                    bool* fromDisk) {
+    for (auto it = memory_.begin(); it != memory_.end(); ++it)
+        if (it->fingerprint == fingerprint && it->hash == hash && it->tokens == tokens) {
+            memory_.splice(memory_.begin(), memory_, it);
+            if (!options_.directory.isEmpty()) touch(filePath(fingerprint, hash));
+            return memory_.front();
+        }
+    if (options_.directory.isEmpty()) return std::nullopt;
+    auto e = readFile(filePath(fingerprint, hash), fingerprint, tokens, hash);
+    if (!e) return std::nullopt;
+    *fromDisk = true;
+    // Shared, not copied: QByteArray is implicitly shared.
+    memory_.push_front(*e);
+    memoryBytes_ += e->state.size();
+    evictMemory();
+    return e;
 }
 
 void PrefixCache::remove(std::uint64_t fingerprint, std::span<const std::int32_t> prefix) {
@@ -171,20 +202,29 @@ std::optional<SnapshotHit> PrefixCache::longest(std::uint64_t fingerprint, std::
     const std::vector<std::uint64_t> hashes = prefixHashes(fingerprint, tokens);
     for (std::size_t b = hashes.size(); b-- > 0;) {
         const std::int64_t len = std::int64_t(b + 1) * kSnapshotAlign;
-        for (auto it = memory_.begin(); it != memory_.end(); ++it)
-            if (it->fingerprint == fingerprint && it->hash == hashes[b] && it->tokens == len) {
-                memory_.splice(memory_.begin(), memory_, it);
-                if (!options_.directory.isEmpty()) touch(filePath(fingerprint, hashes[b]));
-                return SnapshotHit{len, memory_.front().state, false};
+        SnapshotHit hit;
+        hit.tokens = len;
+        auto e = find(fingerprint, hashes[b], len, &hit.fromDisk);
+        if (!e) continue;
+        // Follow the chain down to its full state; a missing link makes this length a miss.
+        std::vector<QByteArray> chain{e->state};
+        bool complete = true;
+        while (e->baseTokens > 0) {
+            const std::int64_t baseLen = e->baseTokens;
+            if (e->baseHash != hashes[std::size_t(baseLen / kSnapshotAlign) - 1]) {
+                complete = false;
+                break;
             }
-        if (options_.directory.isEmpty()) continue;
-        if (auto state = readFile(filePath(fingerprint, hashes[b]), fingerprint, len, hashes[b])) {
-            // Shared, not copied: QByteArray is implicitly shared.
-            memory_.push_front(Entry{fingerprint, hashes[b], len, *state});
-            memoryBytes_ += state->size();
-            evictMemory();
-            return SnapshotHit{len, std::move(*state), true};
+            e = find(fingerprint, e->baseHash, baseLen, &hit.fromDisk);
+            if (!e) {
+                complete = false;
+                break;
+            }
+            chain.push_back(e->state);
         }
+        if (!complete) continue;
+        hit.chain.assign(chain.rbegin(), chain.rend());
+        return hit;
     }
     return std::nullopt;
 }

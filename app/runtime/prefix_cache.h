@@ -6,7 +6,12 @@
 //
 // Snapshot file (little-endian):
 //   "FOLIOSNP" | u32 version | u64 model fingerprint | i64 token count | u64 token hash |
-//   u64 payload bytes | payload | u64 checksum64 (folio/checksum.h) of the header, then the payload
+//   i64 base token count | u64 base token hash | u64 payload bytes | payload |
+//   u64 checksum64 (folio/checksum.h) of the header, then the payload
+// A snapshot may be a delta (Sequence::save with a base position): it then names its base, the
+// snapshot of an earlier prefix of the same tokens, and a hit returns the whole chain, full state
+// first. Checkpoints of a long prefill are written as deltas, so keeping all of them costs about one
+// state, and a context that changes at some point restores every checkpoint before the change.
 // A corrupt, truncated or foreign file is reported, deleted and treated as a miss; files are written
 // to a temporary name, flushed and renamed into place, so a crash never leaves a half file under a
 // real name. Without a usable directory (read-only, full disk) the memory tier still works.
@@ -25,15 +30,20 @@
 namespace folio::app {
 
 inline constexpr std::int64_t kSnapshotAlign = 128;
-inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
+inline constexpr std::uint32_t kSnapshotFormatVersion = 2;
 
 // hashes[b] identifies the first (b + 1) * 128 tokens for this model: one per complete block.
 std::vector<std::uint64_t> prefixHashes(std::uint64_t fingerprint, std::span<const std::int32_t> tokens);
 
 struct SnapshotHit {
-    std::int64_t tokens = 0; // the prefix length the state covers
-    QByteArray state;        // Sequence::save bytes
-    bool fromDisk = false;
+    std::int64_t tokens = 0;      // the prefix length the state covers
+    std::vector<QByteArray> chain; // Sequence::save bytes: a full state, then deltas, in order
+    bool fromDisk = false;        // any part of the chain came from disk
+    qint64 bytes() const {
+        qint64 n = 0;
+        for (const QByteArray& b : chain) n += b.size();
+        return n;
+    }
 };
 
 class PrefixCache {
@@ -47,7 +57,10 @@ public:
 
     // Stores the state of the first prefix.size() tokens (a non-zero multiple of 128). Always kept in
     // memory (within budget); returns false with *error when the disk tier could not take it.
-    bool put(std::uint64_t fingerprint, std::span<const std::int32_t> prefix, const QByteArray& state, QString* error);
+    // baseTokens > 0: `state` is a delta from the snapshot of prefix[0:baseTokens] (which must be
+    // cached; a chain whose base has been evicted is a miss).
+    bool put(std::uint64_t fingerprint, std::span<const std::int32_t> prefix, const QByteArray& state, QString* error,
+             std::int64_t baseTokens = 0);
 
     // The longest cached prefix of `tokens` for this model, memory first, then disk.
     std::optional<SnapshotHit> longest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens);
@@ -69,10 +82,13 @@ private:
         std::uint64_t hash = 0;
         std::int64_t tokens = 0;
         QByteArray state;
+        std::int64_t baseTokens = 0; // 0: a full state
+        std::uint64_t baseHash = 0;
     };
     QString filePath(std::uint64_t fingerprint, std::uint64_t hash) const;
-    std::optional<QByteArray> readFile(const QString& path, std::uint64_t fingerprint, std::int64_t tokens,
-                                       std::uint64_t hash);
+    std::optional<Entry> readFile(const QString& path, std::uint64_t fingerprint, std::int64_t tokens, std::uint64_t hash);
+    // The entry for exactly this prefix, memory first, then disk (read into memory).
+    std::optional<Entry> find(std::uint64_t fingerprint, std::uint64_t hash, std::int64_t tokens, bool* fromDisk);
     bool writeFile(const Entry& e, QString* error);
     void evictMemory();
     void evictDisk();

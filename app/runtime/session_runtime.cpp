@@ -6,6 +6,7 @@
 #include "session_files.h"
 
 #include <QDir>
+#include <QFileInfo>
 
 #include <algorithm>
 #include <chrono>
@@ -223,6 +224,41 @@ Status SessionRuntime::openSession(const std::string& name) {
     }
     saved_ = info;
     if (info->contextSize > 0) options_.contextSize = std::min(options_.contextSize, info->contextSize);
+    refreshed_ = 0;
+    if (options_.refreshSources) {
+        // Same documents (path and text, in order) means unchanged: the saved copy stays.
+        auto same = [](const SourceResult& a, const SourceResult& b) {
+            if (a.documents.size() != b.documents.size()) return false;
+            for (std::size_t i = 0; i < a.documents.size(); ++i)
+                if (a.documents[i].path != b.documents[i].path || a.documents[i].text != b.documents[i].text ||
+                    a.documents[i].changeRank != b.documents[i].changeRank)
+                    return false;
+            return true;
+        };
+        for (SourceResult& s : sources) {
+            if (s.location.empty() || !QFileInfo::exists(QString::fromStdString(s.location))) {
+                warnings_.push_back(s.name + ": " + s.location + " is gone; using the copy saved with the session");
+                continue;
+            }
+            SourceResult fresh = loadSource(QString::fromStdString(s.location), IngestOptions{});
+            if (!fresh.error.empty()) {
+                warnings_.push_back(s.name + ": " + fresh.error + "; using the copy saved with the session");
+                continue;
+            }
+            if (same(s, fresh)) continue;
+            s = std::move(fresh);
+            ++refreshed_;
+        }
+        if (refreshed_) {
+            const bool ok = store_->transaction([&] {
+                if (!store_->removeSources(info->id)) return false;
+                for (const SourceResult& r : sources)
+                    if (!store_->saveSource(info->id, r)) return false;
+                return true;
+            });
+            if (!ok) warnings_.push_back("the refreshed sources could not be saved: " + store_->lastError());
+        }
+    }
     sources_ = std::move(sources);
     history_ = store_->messages(info->id);
     return {};
@@ -310,16 +346,19 @@ std::string SessionRuntime::sourceAt(std::size_t position) const {
     return name;
 }
 
-void SessionRuntime::snapshot(std::size_t upto) {
-    if (!cache_ || upto == 0 || upto % std::size_t(kSnapshotAlign) != 0 || seqTokens_.size() != upto) return;
+bool SessionRuntime::snapshot(std::size_t upto, std::size_t base) {
+    if (!cache_ || upto == 0 || upto % std::size_t(kSnapshotAlign) != 0 || seqTokens_.size() != upto) return false;
     std::ostringstream out;
-    if (!seq_->save(out).ok()) return;
+    if (!seq_->save(out, std::int64_t(base)).ok()) return false;
     const std::string bytes = out.str();
     QString error;
+    // Kept in memory even when the disk tier refuses it, so the chain stays usable in this process.
     if (!cache_->put(model_->facts().fingerprint, std::span(seqTokens_.data(), upto),
-                     QByteArray(bytes.data(), qsizetype(bytes.size())), &error))
+                     QByteArray(bytes.data(), qsizetype(bytes.size())), &error, std::int64_t(base)))
         warnings_.push_back(error.toStdString());
     ++counters_.snapshotsWritten;
+    counters_.snapshotBytes += std::int64_t(bytes.size());
+    return true;
 }
 
 Status SessionRuntime::prefillSpan(std::span<const std::int32_t> ids, const ProgressFn& progress,
@@ -378,7 +417,10 @@ Status SessionRuntime::prefillContext(const ProgressFn& progress, PrefillControl
         lastTurnOpen_ = false;
         counters_.reusedTokens = 0;
         if (const auto hit = cache_->longest(fingerprint, std::span(prompt_.data(), aligned))) {
-            if (seq_->restore(std::span(hit->state.constData(), std::size_t(hit->state.size()))).ok()) {
+            bool restored = true;
+            for (const QByteArray& part : hit->chain)
+                restored = restored && seq_->restore(std::span(part.constData(), std::size_t(part.size()))).ok();
+            if (restored) {
                 seqTokens_.assign(prompt_.begin(), prompt_.begin() + hit->tokens);
                 counters_.reusedTokens = hit->tokens;
             } else {
@@ -399,21 +441,17 @@ Status SessionRuntime::prefillContext(const ProgressFn& progress, PrefillControl
         progress(first);
     }
     // Up to the context's last 128-token boundary, with a snapshot every checkpointEvery tokens.
-    // Each checkpoint replaces the previous one of this prefill: keeping them all would write the
-    // state over and over (quadratic in the context); the context's own snapshot stays.
+    // Each checkpoint is a delta from the one before (or from the restored prefix): the chain costs
+    // about one state on disk, and a later context that differs from this one at some point
+    // restores every checkpoint before that point.
     const std::size_t every = std::size_t(options_.checkpointEvery);
-    std::size_t checkpoint = 0;
+    std::size_t base = seqTokens_.size() % std::size_t(kSnapshotAlign) == 0 ? seqTokens_.size() : 0;
     while (seqTokens_.size() < aligned) {
         const std::size_t from = seqTokens_.size();
         const std::size_t to = std::min(aligned, (from / every + 1) * every);
         Status st = prefillSpan(std::span(prompt_.data() + from, to - from), progress, control, nullptr, total);
         const std::size_t at = seqTokens_.size();
-        if (at % std::size_t(kSnapshotAlign) == 0 && at > from) {
-            snapshot(at);
-            if (checkpoint && std::int64_t(checkpoint) != counters_.reusedTokens)
-                cache_->remove(model_->facts().fingerprint, std::span(prompt_.data(), checkpoint));
-            checkpoint = at;
-        }
+        if (at % std::size_t(kSnapshotAlign) == 0 && at > from && snapshot(at, base)) base = at;
         if (!st.ok()) return st;
     }
     const std::size_t from = seqTokens_.size();

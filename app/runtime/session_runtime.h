@@ -52,9 +52,10 @@ struct RuntimeOptions {
     std::string device = "auto";   // "cpu", "cuda" or "auto"
     std::int64_t contextSize = 262144; // capped at the model's maximum
     std::int64_t chunk = 0;            // 0: kDefaultChunk
-    std::int64_t checkpointEvery = 16384; // tokens between snapshots during a long prefill
+    std::int64_t checkpointEvery = 4096; // tokens between snapshots (deltas) during a prefill
     std::int64_t answerReserve = 1024;    // context tokens kept free for the conversation
     ChatMode mode = ChatMode::Chat;
+    bool refreshSources = true;         // reopening reads each source again from its location
     QString databasePath;               // empty: sessionDatabasePath()
     QString snapshotDirectory;          // empty: <cache>/snapshots; "-" for no disk tier
     qint64 memoryBudget = qint64(1) << 30;
@@ -101,6 +102,7 @@ struct RuntimeCounters {
     std::int64_t lastQuestionTokens = 0;    // tokens the last question's turn prefilled
     std::int64_t decodedTokens = 0;         // answer tokens decoded
     std::int64_t snapshotsWritten = 0;
+    std::int64_t snapshotBytes = 0;         // their payload bytes
 };
 
 struct Answer {
@@ -148,8 +150,14 @@ public:
     void setExcluded(std::vector<std::string> prefixes);
     const std::vector<std::string>& excluded() const { return excluded_; }
 
-    // A saved session: its sources and conversation from the database.
+    // A saved session: its sources and conversation from the database. With refreshSources, each
+    // source whose location still exists is read again (the files on disk are what the user asks
+    // about; a repository that moved on by a commit changes only the tail of the context, so only
+    // that tail is prefilled); a source that can no longer be read keeps its saved copy, with a
+    // warning.
     Status openSession(const std::string& name);
+    // Sources that changed on disk since they were saved (after openSession with refreshSources).
+    std::size_t refreshedSources() const { return refreshed_; }
     bool hasSession() const { return packed_ != nullptr || !sources_.empty() || saved_.has_value(); }
 
     // Packs the sources into the context and encodes the prompt's context part. `question` ranks
@@ -181,7 +189,8 @@ private:
     Status ensureStore();
     std::vector<ingest::SourceResult> loadPaths(const std::vector<std::string>& paths,
                                                 const ingest::IngestOptions& ingestOptions, const WarningFn& warn);
-    void snapshot(std::size_t upto);
+    // Saves the state (at `upto` tokens) as a delta from the snapshot at `base` (0: a full state).
+    bool snapshot(std::size_t upto, std::size_t base);
     std::string sourceAt(std::size_t position) const;
     Status prefillSpan(std::span<const std::int32_t> ids, const ProgressFn& progress, PrefillControl* control,
                        std::vector<float>* logits, std::int64_t total);
@@ -196,6 +205,7 @@ private:
     std::vector<ingest::SourceResult> sources_;
     std::vector<ingest::Message> history_;
     std::vector<std::string> excluded_;
+    std::size_t refreshed_ = 0;
     std::unique_ptr<ingest::PackedContext> packed_;
     std::unique_ptr<ingest::CitationResolver> resolver_;
     std::vector<std::int32_t> prompt_;   // the ids the state should reach: context + conversation

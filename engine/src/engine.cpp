@@ -110,8 +110,12 @@ std::int64_t Sequence::position() const { return impl_->state.pos; }
 
 Status Sequence::save(std::ostream& out) const { return model::writeState(impl_->state, impl_->fingerprint, out); }
 
+Status Sequence::save(std::ostream& out, std::int64_t basePosition) const {
+    return model::writeState(impl_->state, impl_->fingerprint, out, basePosition);
+}
+
 Status Sequence::restore(std::istream& in) {
-    auto st = model::readState(*impl_->cfg, impl_->fingerprint, in);
+    auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &impl_->state);
     if (!st.ok()) return makeError(st.error());
     impl_->state = std::move(st.value());
     return {};

@@ -207,6 +207,17 @@ bool SessionStore::removeSession(std::int64_t sessionId) {
     return st.run() && sqlite3_changes(db_) > 0;
 }
 
+bool SessionStore::removeSources(std::int64_t sessionId) {
+    if (!db_) return false;
+    Statement st(db_, "DELETE FROM sources WHERE session_id = ?");
+    st.bind(1, sessionId);
+    if (!st.run()) {
+        error_ = std::string("cannot remove the sources: ") + sqlite3_errmsg(db_);
+        return false;
+    }
+    return true;
+}
+
 bool SessionStore::renameSession(std::int64_t sessionId, std::string_view name) {
     if (!db_) return false;
     Statement st(db_, "UPDATE sessions SET name = ? WHERE id = ?");

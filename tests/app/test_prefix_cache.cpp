@@ -31,6 +31,7 @@ private slots:
     void unwritableDirectoryKeepsMemoryTier();
     void readOnlyDirectoryKeepsMemoryTier();
     void rejectsUnalignedPrefixes();
+    void deltaChainsResolveToTheirFullState();
     void restoredPrefixContinuesExactly();
 };
 
@@ -45,6 +46,49 @@ void TestPrefixCache::hashChainChangesOnlyAfterAnEdit() {
     QVERIFY(app::prefixHashes(8, a)[0] != hb[0]); // another model, other keys
 }
 
+void TestPrefixCache::deltaChainsResolveToTheirFullState() {
+    QTemporaryDir dir;
+    const auto t = tokens(1000, 9);
+    {
+        PrefixCache cache({dir.path(), qint64(1) << 30, qint64(1) << 30});
+        QVERIFY(cache.put(4, std::span(t.data(), 256), blob(100, 'f'), nullptr));
+        QVERIFY(cache.put(4, std::span(t.data(), 512), blob(20, '1'), nullptr, 256));
+        QVERIFY(cache.put(4, std::span(t.data(), 768), blob(20, '2'), nullptr, 512));
+        QVERIFY(!cache.put(4, std::span(t.data(), 896), blob(20, '3'), nullptr, 900)); // base after the end
+        const auto hit = cache.longest(4, t);
+        QVERIFY(hit);
+        QCOMPARE(hit->tokens, qint64(768));
+        QCOMPARE(int(hit->chain.size()), 3);
+        QCOMPARE(hit->chain[0], blob(100, 'f'));
+        QCOMPARE(hit->chain[2], blob(20, '2'));
+    }
+    // A new process reads the chain from disk, full state first.
+    PrefixCache reader({dir.path(), qint64(1) << 30, qint64(1) << 30});
+    auto hit = reader.longest(4, t);
+    QVERIFY(hit && hit->fromDisk);
+    QCOMPARE(int(hit->chain.size()), 3);
+    // Tokens that differ inside the second delta's span: the chain up to 512 still serves.
+    auto edited = t;
+    edited[600] += 1;
+    hit = reader.longest(4, edited);
+    QVERIFY(hit);
+    QCOMPARE(hit->tokens, qint64(512));
+    QCOMPARE(int(hit->chain.size()), 2);
+    // A chain whose full state is gone is a miss at every length that needs it.
+    const QStringList files = QDir(dir.path()).entryList({"*.fsnap"}, QDir::Files);
+    QCOMPARE(files.size(), 3);
+    PrefixCache third({dir.path(), qint64(1) << 30, qint64(1) << 30});
+    for (const QString& f : files) {
+        QFile in(dir.filePath(f));
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        if (in.size() > 150) { // the full state's file
+            in.close();
+            QVERIFY(QFile::remove(dir.filePath(f)));
+        }
+    }
+    QVERIFY(!third.longest(4, t));
+}
+
 void TestPrefixCache::longestPrefixFromMemory() {
     PrefixCache cache({});
     const auto t = tokens(1000, 2);
@@ -53,7 +97,7 @@ void TestPrefixCache::longestPrefixFromMemory() {
     auto hit = cache.longest(1, t);
     QVERIFY(hit);
     QCOMPARE(hit->tokens, qint64(640));
-    QCOMPARE(hit->state, blob(10, 'b'));
+    QCOMPARE(hit->chain.back(), blob(10, 'b'));
     hit = cache.longest(1, std::span(t.data(), 639)); // shorter than 640: the 256 snapshot
     QVERIFY(hit);
     QCOMPARE(hit->tokens, qint64(256));
@@ -77,7 +121,7 @@ void TestPrefixCache::diskTierSurvivesANewProcess() {
     QVERIFY(hit);
     QVERIFY(hit->fromDisk);
     QCOMPARE(hit->tokens, qint64(384));
-    QCOMPARE(hit->state, blob(1000, 'x'));
+    QCOMPARE(hit->chain.back(), blob(1000, 'x'));
     QVERIFY(fresh.takeProblems().isEmpty());
 }
 
@@ -206,7 +250,7 @@ void TestPrefixCache::restoredPrefixContinuesExactly() {
     QVERIFY(hit && hit->fromDisk);
     QCOMPARE(hit->tokens, qint64(512));
     auto seq = model.newSequence();
-    std::stringstream in(std::string(hit->state.constData(), std::size_t(hit->state.size())));
+    std::stringstream in(std::string(hit->chain.back().constData(), std::size_t(hit->chain.back().size())));
     QVERIFY(seq->restore(in).ok());
     std::vector<float> rest;
     QVERIFY(model.prefill(*seq, std::span(t.data() + 512, 188), all, &rest).ok());

@@ -1,6 +1,7 @@
 // The session runtime on the demo model: the context is prefilled once (counted), restored on
 // reopening, paused, resumed and cancelled on the worker thread, and it keeps working without a
 // usable disk tier.
+#include "../ingest/ingest_test_support.h"
 #include "runtime/session.h"
 #include "runtime/session_runtime.h"
 
@@ -49,6 +50,7 @@ class TestSession : public QObject {
 private slots:
     void secondQuestionPrefillsOnlyItsOwnTokens();
     void reopenedSessionRestoresTheContext();
+    void repositoryMovedOnPrefillsOnlyTheTail();
     void pauseResumeCancelOnTheWorker();
     void worksWithoutAWritableCacheDirectory();
     void worksWhenTheDiskIsFull();
@@ -140,6 +142,71 @@ void TestSession::reopenedSessionRestoresTheContext() {
     QVERIFY(ref.ask("And the last line?", greedy(), 6, {}, nullptr, &fresh).ok());
     if (sampledIds == reencoded) QCOMPARE(restored.text, fresh.text);
     else qInfo("the first answer re-encodes to other ids; compared the first answers only");
+}
+
+void TestSession::repositoryMovedOnPrefillsOnlyTheTail() {
+    if (!folio::test::haveGit()) QSKIP("git is not installed");
+    QTemporaryDir tmp;
+    const QString repo = tmp.path() + "/repo";
+    QDir().mkpath(repo);
+    QVERIFY(folio::test::git(repo, {"init", "-q"}));
+    // Six files, one commit each: the packer orders them by their last commit, oldest first.
+    const QStringList names = {"a.txt", "b.txt", "c.txt", "d.txt", "e.txt", "f.txt"};
+    for (int i = 0; i < names.size(); ++i) {
+        QByteArray text;
+        for (int l = 0; l < 25; ++l) text += names[i].toUtf8() + " line " + QByteArray::number(l) + ": gamma delta engine\n";
+        QVERIFY(folio::test::writeFile(repo + "/" + names[i], text));
+        QVERIFY(folio::test::git(repo, {"add", names[i]}));
+        QVERIFY(folio::test::git(repo, {"commit", "-q", "-m", names[i]}, nullptr, i + 1));
+    }
+    RuntimeOptions o = demoOptions(tmp.path());
+    o.checkpointEvery = 512;
+    std::int64_t cStart = 0, context = 0;
+    {
+        SessionRuntime rt(o);
+        QVERIFY(rt.loadModel().ok());
+        QVERIFY(rt.createSession("repo", {repo.toStdString()}, {}, {}).ok());
+        QVERIFY(rt.pack().ok());
+        QVERIFY(rt.prefillContext({}, nullptr).ok());
+        context = rt.counters().contextTokens;
+        QVERIFY(rt.counters().snapshotsWritten >= 5);
+        // Where c.txt starts in the prompt: BOS, the system text, then the segments before it.
+        cStart = 1 + std::int64_t(rt.tokenizer()->encode(SessionRuntime::systemPrompt()).size());
+        const auto* packed = rt.packed();
+        bool found = false;
+        for (const auto& seg : packed->segments) {
+            if (seg.document != folio::ingest::PackedSegment::kNoDocument && packed->documents[seg.document].path == "c.txt") {
+                found = true;
+                break;
+            }
+            cStart += std::int64_t(seg.tokens);
+        }
+        QVERIFY(found);
+        QVERIFY(cStart > 1024);
+    }
+    // One commit changes c.txt: it moves to the end of the context, which now differs from c.txt's
+    // old place onwards.
+    QVERIFY(folio::test::writeFile(repo + "/c.txt", "c.txt was rewritten\n"));
+    QVERIFY(folio::test::git(repo, {"commit", "-q", "-am", "edit c"}, nullptr, 30));
+
+    SessionRuntime again(o);
+    QVERIFY(again.loadModel().ok());
+    QVERIFY(again.openSession("repo").ok());
+    QCOMPARE(again.refreshedSources(), std::size_t(1));
+    QVERIFY(again.pack().ok());
+    QVERIFY(again.prefillContext({}, nullptr).ok());
+    const RuntimeCounters c = again.counters();
+    // Everything up to the last checkpoint before c.txt's old place comes from the cache (deltas
+    // every 512 tokens); only the rest is prefilled.
+    QVERIFY2(c.reusedTokens <= cStart && c.reusedTokens > cStart - 512,
+             qPrintable(QString("reused %1, c.txt started at %2").arg(c.reusedTokens).arg(cStart)));
+    QCOMPARE(c.prefilledTokens, c.contextTokens - c.reusedTokens);
+    QVERIFY(c.contextTokens < context); // c.txt is shorter now
+    // The saved session now holds the new text.
+    SessionRuntime third(o);
+    QVERIFY(third.loadModel().ok());
+    QVERIFY(third.openSession("repo").ok());
+    QCOMPARE(third.refreshedSources(), std::size_t(0));
 }
 
 void TestSession::pauseResumeCancelOnTheWorker() {

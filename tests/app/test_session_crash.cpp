@@ -61,6 +61,15 @@ long long reusedTokens(const QByteArray& err) {
 class TestSessionCrash : public QObject {
     Q_OBJECT
 private slots:
+    void initTestCase() {
+        // The data and cache directories are this test's own (see tests/CMakeLists.txt): start
+        // from empty ones, also when the test runs again in the same build tree.
+        for (const char* var : {"FOLIO_DATA_DIR", "FOLIO_CACHE_DIR"}) {
+            const QString dir = qEnvironmentVariable(var);
+            QVERIFY2(dir.contains("test-scratch"), qPrintable(dir));
+            QDir(dir).removeRecursively();
+        }
+    }
     void killedDuringPrefillResumesFromTheLastCheckpoint();
     void killedDuringASnapshotWriteLeavesNoHalfFile();
     void killedInsideADatabaseWriteKeepsWhatWasCommitted();

@@ -25,6 +25,7 @@ private slots:
     void saveRestoreContinuesExactly_data();
     void saveRestoreContinuesExactly();
     void restoreRefusesBadStreams();
+    void deltaChainRestoresExactly();
     void cancelKeepsFinishedChunks();
     void rejectsBadTokens();
     void sampling();
@@ -263,6 +264,53 @@ void TestModel::restoreRefusesBadStreams() {
     const Status st = foreign->restore(in);
     QVERIFY(!st.ok());
     QVERIFY(QString::fromStdString(st.error()).contains("another model"));
+}
+
+void TestModel::deltaChainRestoresExactly() {
+    // Full state at 384, deltas 384 -> 770 -> 1001 (not 128-aligned on purpose: any position works),
+    // restored in order on a fresh sequence: the continuation is bit-identical to one-shot prefill.
+    const int V = tiny_.cfg.vocabSize;
+    const int total = 1300;
+    const int cuts[] = {384, 770, 1001};
+    auto seq = tiny_.model->newSequence();
+    std::vector<std::string> streams;
+    std::size_t fullSize = 0;
+    int prev = 0;
+    for (int cut : cuts) {
+        QVERIFY(tiny_.model->prefill(*seq, std::span(long_.data() + prev, std::size_t(cut - prev)), PrefillOptions{}, nullptr).ok());
+        std::stringstream s;
+        QVERIFY(seq->save(s, prev).ok());
+        streams.push_back(s.str());
+        std::stringstream whole;
+        QVERIFY(seq->save(whole).ok());
+        fullSize = whole.str().size();
+        prev = cut;
+    }
+    // A delta holds the entries made since its base, not the whole state again.
+    QVERIFY(streams[2].size() < fullSize);
+
+    auto restored = tiny_.model->newSequence();
+    // A delta cannot apply to a sequence that is not at its base.
+    {
+        std::stringstream in(streams[1]);
+        const Status st = restored->restore(in);
+        QVERIFY(!st.ok());
+        QVERIFY2(QString::fromStdString(st.error()).contains("delta from position 384"), st.error().c_str());
+        QCOMPARE(restored->position(), qint64(0));
+    }
+    for (const std::string& bytes : streams) {
+        const Status st = restored->restore(std::span(bytes.data(), bytes.size()));
+        QVERIFY2(st.ok(), st.error().c_str());
+    }
+    QCOMPARE(restored->position(), qint64(1001));
+    std::vector<float> logits;
+    PrefillOptions o;
+    o.allLogits = true;
+    QVERIFY(tiny_.model->prefill(*restored, std::span(long_.data() + 1001, std::size_t(total - 1001)), o, &logits).ok());
+    for (int t = 1001; t < total; ++t)
+        for (int i = 0; i < V; ++i)
+            if (logits[std::size_t(t - 1001) * V + i] != oneShot_[std::size_t(t) * V + i])
+                QFAIL(qPrintable(QString("delta chain: position %1 differs").arg(t)));
 }
 
 void TestModel::cancelKeepsFinishedChunks() {

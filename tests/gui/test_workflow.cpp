@@ -8,6 +8,7 @@
 #include "../ingest/ingest_test_support.h"
 #include "budget_chart.h"
 #include "chat_view.h"
+#include "model_dialog.h"
 #include "runtime/session.h"
 #include "source_viewer.h"
 
@@ -78,6 +79,7 @@ class TestWorkflow : public QObject {
 private slots:
     void initTestCase();
     void wholeWorkflow();
+    void modelDialogRefusesWhatDoesNotFit();
 
 private:
     QTemporaryDir tmp_;
@@ -129,6 +131,8 @@ void TestWorkflow::wholeWorkflow() {
         QVERIFY(sessionList && tree);
         QAbstractItemModelTester sessionTester(sessionList->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
         QAbstractItemModelTester treeTester(tree->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QAbstractItemModelTester leftOutTester(w.findChild<QTableWidget*>("leftOutList")->model(),
+                                               QAbstractItemModelTester::FailureReportingMode::QtTest);
 
         // New session (the name comes from the dialog seam).
         w.findChild<QPushButton*>("newSessionButton")->click();
@@ -283,6 +287,27 @@ void TestWorkflow::wholeWorkflow() {
     thirdList->selectRow(0);
     third.deleteSession();
     QCOMPARE(thirdList->model()->rowCount(), 0);
+}
+
+void TestWorkflow::modelDialogRefusesWhatDoesNotFit() {
+    ModelChoice demo;
+    demo.kind = ModelChoice::Demo;
+    demo.contextSize = 262144;
+    ModelDialog dialog(demo);
+    // The demo model's plan, from its config: weights, state at 256K, working memory.
+    QVERIFY2(dialog.planText().contains("Memory plan at"), qPrintable(dialog.planText()));
+    QVERIFY(dialog.fits());
+    dialog.setAvailableMemory(1 << 20); // 1 MiB: nothing fits
+    QVERIFY(!dialog.fits());
+    QVERIFY2(dialog.planText().contains("does not fit"), qPrintable(dialog.planText()));
+    // A directory that is not a checkpoint is refused with the reason.
+    ModelChoice bad;
+    bad.kind = ModelChoice::Directory;
+    bad.directory = tmp_.path();
+    ModelDialog second(bad);
+    QVERIFY(!second.fits());
+    QVERIFY2(second.planText().contains("config.json"), qPrintable(second.planText()));
+    QCOMPARE(second.choice().directory, tmp_.path());
 }
 
 QTEST_MAIN(TestWorkflow)

@@ -71,6 +71,11 @@ public:
     std::int64_t position() const;
     // Writes the full state; restore() accepts only a stream written for the same model.
     Status save(std::ostream& out) const;
+    // Writes a delta: what changed since `basePosition`, an earlier position of this sequence (the
+    // compressed entries made since, and the fixed-size window rings and carried rows). restore()
+    // applies a delta to a sequence that is at its base position, e.g. one restored from the
+    // snapshot taken there; a full stream replaces whatever the sequence holds.
+    Status save(std::ostream& out, std::int64_t basePosition) const;
     Status restore(std::istream& in);
     // The same from bytes in memory (no copy of the stream).
     Status restore(std::span<const char> bytes);

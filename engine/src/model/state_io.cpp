@@ -49,7 +49,7 @@ private:
     std::uint64_t hash_ = kChecksumSeed;
 };
 
-void writeCompressor(Writer& w, const CompressorState& c) {
+void writeCompressor(Writer& w, const CompressorState& c, std::int64_t basePos) {
     w.pod<std::int32_t>(c.dim);
     w.pod<std::int32_t>(c.width);
     w.floats(c.curA);
@@ -59,10 +59,13 @@ void writeCompressor(Writer& w, const CompressorState& c) {
         w.floats(c.prevG);
     }
     w.pod<std::int64_t>(c.count());
-    w.floats(c.entries);
+    const std::size_t from = std::size_t(basePos / c.ratio) * std::size_t(c.dim);
+    w.bytes(c.entries.data() + from, (c.entries.size() - from) * sizeof(float));
 }
 
-bool readCompressor(Reader& r, CompressorState& c, std::int64_t pos, std::string* why) {
+// `base`: the same compressor at basePos (a delta keeps its first basePos / ratio entries).
+bool readCompressor(Reader& r, CompressorState& c, std::int64_t pos, std::int64_t basePos, const CompressorState* base,
+                    std::string* why) {
     std::int32_t dim = 0, width = 0;
     if (!r.pod(&dim) || !r.pod(&width)) return false;
     if (dim != c.dim || width != c.width) {
@@ -78,23 +81,29 @@ bool readCompressor(Reader& r, CompressorState& c, std::int64_t pos, std::string
         *why = "compressed entry count " + std::to_string(count) + " does not match position " + std::to_string(pos);
         return false;
     }
-    return r.floats(c.entries, std::size_t(count) * std::size_t(c.dim));
+    const std::size_t kept = std::size_t(basePos / c.ratio) * std::size_t(c.dim);
+    const std::size_t total = std::size_t(count) * std::size_t(c.dim);
+    c.entries.resize(total);
+    if (kept) std::memcpy(c.entries.data(), base->entries.data(), kept * sizeof(float));
+    return r.bytes(c.entries.data() + kept, (total - kept) * sizeof(float));
 }
 
 } // namespace
 
-Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostream& out) {
+Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostream& out, std::int64_t basePos) {
+    if (basePos < 0 || basePos > s.pos) return makeError("a delta's base position must lie within the sequence");
     Writer w(out);
     w.bytes(kMagic, sizeof kMagic);
     w.pod<std::uint32_t>(kStateFormatVersion);
     w.pod<std::uint64_t>(fingerprint);
     w.pod<std::int64_t>(s.pos);
+    w.pod<std::int64_t>(basePos);
     w.pod<std::uint32_t>(std::uint32_t(s.layers.size()));
     for (const LayerState& l : s.layers) {
         w.pod<std::int32_t>(l.ratio);
         w.floats(l.window);
-        if (l.ratio > 0) writeCompressor(w, l.compressor);
-        if (l.ratio == 4) writeCompressor(w, l.indexer);
+        if (l.ratio > 0) writeCompressor(w, l.compressor, basePos);
+        if (l.ratio == 4) writeCompressor(w, l.indexer, basePos);
     }
     w.pod<std::uint32_t>(std::uint32_t(s.mtp.size()));
     for (const LayerState& m : s.mtp) w.floats(m.window);
@@ -105,7 +114,8 @@ Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostrea
     return {};
 }
 
-Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in) {
+Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in,
+                                const SequenceState* base) {
     Reader r(in);
     const Error truncated = makeError("sequence state is truncated");
     char magic[8];
@@ -113,15 +123,20 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
     if (std::memcmp(magic, kMagic, 8) != 0) return makeError("not a Folio sequence state (bad magic)");
     std::uint32_t version = 0;
     std::uint64_t fp = 0;
-    std::int64_t pos = 0;
+    std::int64_t pos = 0, basePos = 0;
     std::uint32_t layers = 0;
-    if (!r.pod(&version) || !r.pod(&fp) || !r.pod(&pos) || !r.pod(&layers)) return truncated;
+    if (!r.pod(&version)) return truncated;
     if (version != kStateFormatVersion)
         return makeError("sequence state format version " + std::to_string(version) + ", this build reads " +
                          std::to_string(kStateFormatVersion));
+    if (!r.pod(&fp) || !r.pod(&pos) || !r.pod(&basePos) || !r.pod(&layers)) return truncated;
     if (fp != fingerprint) return makeError("sequence state was saved by another model (fingerprint differs)");
     SequenceState s = makeSequenceState(cfg);
-    if (pos < 0 || layers != s.layers.size()) return makeError("sequence state header does not match the model");
+    if (pos < 0 || basePos < 0 || basePos > pos || layers != s.layers.size())
+        return makeError("sequence state header does not match the model");
+    if (basePos > 0 && (!base || base->pos != basePos || base->layers.size() != s.layers.size()))
+        return makeError("sequence state is a delta from position " + std::to_string(basePos) +
+                         ", and the sequence it applies to is not at that position");
     s.pos = pos;
     for (LayerState& l : s.layers) {
         std::int32_t ratio = 0;
@@ -129,8 +144,11 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
         if (ratio != l.ratio) return makeError("sequence state layer types differ from the model's");
         if (!r.floats(l.window, l.window.size())) return truncated;
         std::string why;
-        if (l.ratio > 0 && !readCompressor(r, l.compressor, pos, &why)) return why.empty() ? truncated : makeError(why);
-        if (l.ratio == 4 && !readCompressor(r, l.indexer, pos, &why)) return why.empty() ? truncated : makeError(why);
+        const LayerState* b = basePos > 0 ? &base->layers[std::size_t(&l - s.layers.data())] : nullptr;
+        if (l.ratio > 0 && !readCompressor(r, l.compressor, pos, basePos, b ? &b->compressor : nullptr, &why))
+            return why.empty() ? truncated : makeError(why);
+        if (l.ratio == 4 && !readCompressor(r, l.indexer, pos, basePos, b ? &b->indexer : nullptr, &why))
+            return why.empty() ? truncated : makeError(why);
     }
     std::uint32_t mtpLayers = 0;
     if (!r.pod(&mtpLayers)) return truncated;

@@ -1,7 +1,12 @@
 // The byte stream of a sequence state (folio::Sequence::save/restore):
-//   "FOLIOSEQ" | u32 version | u64 model fingerprint | i64 position | u32 layers
+//   "FOLIOSEQ" | u32 version | u64 model fingerprint | i64 position | i64 base position | u32 layers
 //   per layer: i32 ratio | window [W*hd] f32 | compressor | indexer
-//   compressor: i32 dim | i32 width | curA curG [ratio*width] | prevA prevG (ratio 4) | i64 count | entries
+//   compressor: i32 dim | i32 width | curA curG [ratio*width] | prevA prevG (ratio 4) | i64 count |
+//               entries from index base / ratio to count
+// A base position of 0 is a full state. A delta (base > 0) holds only the compressed entries made
+// after the base position, plus the fixed-size parts (windows, carried rows); it applies to the same
+// sequence's state at the base position. Compressed entries are append-only, so a chain of deltas
+// costs the state's size once instead of once per checkpoint.
 //   u32 MTP blocks | their windows [W*hd] f32
 //   u64 checksum64 (folio/checksum.h) chained over every piece before it, in write order
 // Little-endian, f32 entries. A stream from another model, a wrong version, a truncated stream or a
@@ -16,9 +21,12 @@
 
 namespace folio::model {
 
-inline constexpr std::uint32_t kStateFormatVersion = 1;
+inline constexpr std::uint32_t kStateFormatVersion = 2;
 
-Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostream& out);
-Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in);
+// basePos: 0 for a full state, else an earlier position of the same sequence (a delta).
+Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostream& out, std::int64_t basePos = 0);
+// A delta needs `base`: the state at its base position (its entries are kept, the rest replaced).
+Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in,
+                                const SequenceState* base = nullptr);
 
 } // namespace folio::model

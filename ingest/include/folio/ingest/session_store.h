@@ -99,6 +99,7 @@ public:
     std::optional<SessionInfo> findSession(std::string_view name) const;
     bool removeSession(std::int64_t sessionId); // cascades to everything the session owns
     bool renameSession(std::int64_t sessionId, std::string_view name); // false if the name is taken
+    bool removeSources(std::int64_t sessionId); // with their documents; the session stays
 
     // A source with its documents (text, pages, cues), skipped files and submodules. When
     // `tokensPerDocument` is given (same length as documents), counts are stored under `tokenizer`.
