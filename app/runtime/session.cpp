@@ -192,9 +192,10 @@ void Session::prefill() {
     });
 }
 
-void Session::ask(const QString& question, const SamplingParams& sampling, int maxTokens) {
+void Session::ask(const QString& question, const SamplingParams& sampling, int maxTokens, bool thinking) {
     control_.reset();
-    post([this, q = question.toStdString(), sampling, maxTokens] {
+    post([this, q = question.toStdString(), sampling, maxTokens, thinking] {
+        runtime_->setMode(thinking ? ChatMode::Thinking : ChatMode::Chat);
         if (!runtime_->contextReady()) {
             emit failed(QStringLiteral("the context is not prefilled yet"));
             return;

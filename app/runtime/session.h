@@ -40,7 +40,7 @@ public:
     void setExcluded(const QStringList& prefixes);
     // Continues a cancelled prefill from the last finished chunk.
     void prefill();
-    void ask(const QString& question, const SamplingParams& sampling, int maxTokens);
+    void ask(const QString& question, const SamplingParams& sampling, int maxTokens, bool thinking = false);
 
     void pause();
     void resume();

@@ -480,6 +480,9 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
     a.promptTokens = std::int64_t(ids.size());
     Sampler sampler(sampling);
     StreamDecoder stream(tok);
+    // Thinking mode: the turn ends with <think>; what comes before </think> is the reasoning.
+    const std::int32_t endThink = tok.tokenId("</think>");
+    bool reasoning = options_.mode == ChatMode::Thinking;
     const std::int64_t room = options_.contextSize - std::int64_t(seqTokens_.size()) - 1;
     for (std::int64_t i = 0; i < std::min(maxTokens, room); ++i) {
         if (control && !control->proceed()) {
@@ -489,16 +492,24 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
         const std::int32_t next = sampler.sample(logits_);
         if (i == 0) a.secondsToFirstToken = now() - t0;
         if (next == tok.eosId()) break;
-        const std::string text = stream.push(next);
-        a.text += text;
-        if (onToken && !text.empty()) onToken(text);
+        if (reasoning && next == endThink) {
+            const std::string rest = stream.finish();
+            a.reasoning += rest;
+            if (onToken && !rest.empty()) onToken(rest);
+            if (onToken) onToken("\n</think>\n");
+            reasoning = false;
+        } else {
+            const std::string text = stream.push(next);
+            (reasoning ? a.reasoning : a.text) += text;
+            if (onToken && !text.empty()) onToken(text);
+        }
         ++a.answerTokens;
         if (auto st = model_->decode(*seq_, next, &logits_); !st.ok()) return st;
         seqTokens_.push_back(next);
         ++counters_.decodedTokens;
     }
     const std::string rest = stream.finish();
-    a.text += rest;
+    (reasoning ? a.reasoning : a.text) += rest;
     if (onToken && !rest.empty()) onToken(rest);
     if (resolver_) a.citations = resolver_->scan(a.text);
 

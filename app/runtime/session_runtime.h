@@ -106,7 +106,8 @@ struct RuntimeCounters {
 };
 
 struct Answer {
-    std::string text;
+    std::string text;                        // the answer (after </think> in thinking mode)
+    std::string reasoning;                   // thinking mode: what came before </think>
     std::vector<ingest::Citation> citations; // each marked resolved or not, with the reason
     std::int64_t promptTokens = 0;           // the question's turn
     std::int64_t answerTokens = 0;
@@ -175,6 +176,10 @@ public:
     // cancel through `control` stops the answer (kept and saved as it is, marked stopped).
     Status ask(const std::string& question, const SamplingParams& sampling, std::int64_t maxTokens,
                const TokenFn& onToken, PrefillControl* control, Answer* answer);
+
+    // Chat or thinking mode for the questions from now on (the cached context does not depend on it).
+    void setMode(ChatMode mode) { options_.mode = mode; }
+    ChatMode mode() const { return options_.mode; }
 
     const RuntimeCounters& counters() const { return counters_; }
     SessionSummary summary() const;

@@ -84,6 +84,17 @@ void TestSession::secondQuestionPrefillsOnlyItsOwnTokens() {
     QCOMPARE(afterSecond.prefilledTokens - afterFirst.prefilledTokens, turn);
     QCOMPARE(afterSecond.decodedTokens - decodedFirst, a2.answerTokens);
     QCOMPARE(afterSecond.reusedTokens, afterContext.reusedTokens);
+
+    // Thinking mode for the next question: the turn ends with <think> instead of </think> (same
+    // length), the reasoning is kept apart from the answer, and only the answer is remembered.
+    rt.setMode(ChatMode::Thinking);
+    Answer a3;
+    const std::string q3 = "Think about line 9.";
+    QVERIFY(rt.ask(q3, greedy(), 24, {}, nullptr, &a3).ok());
+    QCOMPARE(rt.counters().lastQuestionTokens, 1 + 1 + std::int64_t(rt.tokenizer()->encode(q3).size()) + 2);
+    QVERIFY(a3.answerTokens > 0);
+    QVERIFY(!a3.reasoning.empty() || !a3.text.empty());
+    QCOMPARE(rt.history().back().content, a3.text);
 }
 
 void TestSession::reopenedSessionRestoresTheContext() {

@@ -140,11 +140,12 @@ void ChatView::appendToAnswer(const QString& piece) {
     if (!renderTimer_->isActive()) renderTimer_->start();
 }
 
-void ChatView::finishAnswer(const QString& fullText, bool stopped) {
+void ChatView::finishAnswer(const QString& fullText, bool stopped, const QString& reasoning) {
     if (entries_.empty() || entries_.back().user) beginAnswer();
     Entry& e = entries_.back();
     e.text = fullText;
     e.stopped = stopped;
+    e.reasoning = reasoning;
     resolve(e);
     renderTimer_->stop();
     render();
@@ -189,6 +190,12 @@ void ChatView::render() {
             md = QStringLiteral("**You:** ") + e.text.toHtmlEscaped();
         } else {
             md = QStringLiteral("**Folio:**\n\n");
+            if (!e.reasoning.isEmpty()) {
+                QString quoted;
+                for (const QString& line : e.reasoning.split(QLatin1Char('\n')))
+                    quoted += QStringLiteral("> ") + line.toHtmlEscaped() + QLatin1Char('\n');
+                md += QStringLiteral("> *Reasoning*\n>\n") + quoted + QLatin1Char('\n');
+            }
             // Citations become links (by byte offset in the UTF-8 text they were scanned in).
             const QByteArray utf8 = e.text.toUtf8();
             QByteArray out;

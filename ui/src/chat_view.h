@@ -29,6 +29,7 @@ public:
         QString text;
         std::vector<ingest::Citation> citations; // answers only
         bool stopped = false;
+        QString reasoning; // thinking mode: shown above the answer, quoted
     };
 
     explicit ChatView(QWidget* parent = nullptr);
@@ -41,7 +42,7 @@ public:
     void addAnswer(const QString& text);       // a whole answer (a restored conversation)
     void beginAnswer();                        // streaming: an empty answer, then appendToAnswer
     void appendToAnswer(const QString& piece);
-    void finishAnswer(const QString& fullText, bool stopped);
+    void finishAnswer(const QString& fullText, bool stopped, const QString& reasoning = {});
     void setBusy(bool busy);                   // an answer is being generated: Ask off, Stop on
     void setReady(bool ready);                 // the context is prefilled: questions can be asked
 

@@ -373,7 +373,7 @@ void MainWindow::startSession(const QString& name, bool create) {
     });
     connect(s, &app::Session::token, this, [this](const QString& t) { chat_->appendToAnswer(t); });
     connect(s, &app::Session::answered, this, [this](const app::Answer& a) {
-        chat_->finishAnswer(QString::fromStdString(a.text), a.stopped);
+        chat_->finishAnswer(QString::fromStdString(a.text), a.stopped, QString::fromStdString(a.reasoning));
         chat_->setBusy(false);
         sessionModel_->refresh();
     });
@@ -567,14 +567,13 @@ void MainWindow::exportSession() {
 
 void MainWindow::ask(const QString& question, bool thinking) {
     if (!session_ || question.trimmed().isEmpty()) return;
-    if (thinking) statusBar()->showMessage(tr("Thinking mode applies to new sessions; this one answers in chat mode"), 8000);
     chat_->addQuestion(question);
     chat_->beginAnswer();
     chat_->setBusy(true);
     tabs_->setCurrentWidget(chat_);
     const bool demo = ModelChoice::load().kind != ModelChoice::Directory;
     session_->ask(question, SamplingParams{demo ? 1.0f : 0.6f, 0.95f, std::uint64_t(QDateTime::currentMSecsSinceEpoch())},
-                  demo ? 48 : 2048);
+                  demo ? 48 : 2048, thinking);
 }
 
 void MainWindow::openCitation(const ingest::Citation& c) {
