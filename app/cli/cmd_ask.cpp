@@ -9,6 +9,8 @@
 #include "runtime/session_files.h"
 #include "runtime/session_runtime.h"
 
+#include <QString>
+
 #include <algorithm>
 #include <cstdio>
 #include <unistd.h>
@@ -20,11 +22,14 @@ namespace {
 int run(const std::vector<std::string>& argv) {
     using namespace folio::ingest;
     Args args({"demo", "thinking"}, {"model", "session", "device", "context", "max-tokens", "temperature", "top-p", "seed",
-                                     "threads", "chunk", "checkpoint-every"});
+                                     "threads", "chunk", "checkpoint-every", "endpoint", "remote-model"});
     if (!args.parse(argv)) return fail("ask", args.error(), ExitUsage);
     if (!args.sawDashDash() || args.afterDashDash().empty())
         return fail("ask", "the question goes after --: folio-cli ask [SOURCE...] -- QUESTION", ExitUsage);
-    if (args.has("demo") == args.has("model")) return fail("ask", "give either --model DIR or --demo", ExitUsage);
+    if (!args.has("endpoint") && args.has("demo") == args.has("model"))
+        return fail("ask", "give either --model DIR, --demo or --endpoint URL", ExitUsage);
+    if (args.has("endpoint") && args.has("demo"))
+        return fail("ask", "--endpoint answers with the server's model; --demo does not apply", ExitUsage);
     std::string question;
     for (const std::string& w : args.afterDashDash()) question += (question.empty() ? "" : " ") + w;
     long long context = 0, maxTokens = 0, seed = 0, threads = 0, chunk = 0, every = 0;
@@ -45,6 +50,8 @@ int run(const std::vector<std::string>& argv) {
     ro.checkpointEvery = every;
     ro.answerReserve = maxTokens;
     ro.mode = args.has("thinking") ? ChatMode::Thinking : ChatMode::Chat;
+    ro.endpoint = QString::fromStdString(args.valueOr("endpoint", ""));
+    ro.remoteModel = args.valueOr("remote-model", "");
     if (ro.demo)
         std::fprintf(stderr, "Demo model: generated weights and a tokenizer trained by Folio. Its answers carry no "
                              "meaning; they show the pipeline running.\n");
@@ -81,7 +88,7 @@ int run(const std::vector<std::string>& argv) {
     if (auto st = rt.pack(question); !st.ok()) return fail("ask", st.error());
     const PackedContext& packed = *rt.packed();
     std::fprintf(stderr, "Context: %zu documents, %zu tokens of %lld%s\n", packed.documents.size(), packed.totalTokens,
-                 std::min<long long>(context, rt.modelFacts()->maxPositions),
+                 std::min<long long>(context, rt.modelFacts() ? rt.modelFacts()->maxPositions : context),
                  packed.retrieval ? " (too large: the passages that best match the question)" : "");
 
     const bool tty = isatty(fileno(stderr)); // a terminal: one line rewritten; a log: a line per 10%
@@ -124,7 +131,7 @@ int run(const std::vector<std::string>& argv) {
 
 const Command kAskCommand{
     "ask", "Ingest, prefill and answer a question",
-    "Usage: folio-cli ask [--model DIR | --demo] [--session NAME] [SOURCE...] -- QUESTION\n"
+    "Usage: folio-cli ask [--model DIR | --demo | --endpoint URL] [--session NAME] [SOURCE...] -- QUESTION\n"
     "       [--context N] [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--thinking]\n"
     "       [--threads N] [--chunk N] [--checkpoint-every N] [--device cpu|cuda|auto]\n\n"
     "Does the whole job: ingest the sources, pack them into the context (default 262144 tokens) with\n"
@@ -132,7 +139,10 @@ const Command kAskCommand{
     "--demo uses a small generated model (made on first use in the cache directory) whose answers\n"
     "carry no meaning. The prefilled context is cached (the user's cache directory), so a second\n"
     "question about the same sources reuses it. --session NAME saves the sources and the\n"
-    "conversation (created on first use, with SOURCEs); later questions continue it without SOURCEs.\n",
+    "conversation (created on first use, with SOURCEs); later questions continue it without SOURCEs.\n"
+    "--endpoint URL sends the context and the question to an OpenAI-compatible server (vLLM, SGLang,\n"
+    "folio-cli serve; URL like http://host:8000/v1, a bearer key from FOLIO_API_KEY) instead of the\n"
+    "embedded engine; --remote-model picks the model there, --model DIR its tokenizer for exact budgets.\n",
     run};
 
 } // namespace folio::cli

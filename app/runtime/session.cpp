@@ -77,12 +77,8 @@ bool Session::prepare() {
             emit failed(QString::fromStdString(st.error()));
             return false;
         }
-        const ModelFacts* f = runtime_->modelFacts();
         std::lock_guard lock(mutex_);
-        modelDescription_ = QStringLiteral("%1 (%2 layers, %3)")
-                                .arg(QString::fromStdString(f->directory))
-                                .arg(f->layers)
-                                .arg(QString::fromStdString(f->device));
+        modelDescription_ = QString::fromStdString(runtime_->engineDescription());
     }
     return true;
 }

@@ -101,7 +101,32 @@ std::vector<std::string> SessionRuntime::takeWarnings() {
     return out;
 }
 
+std::string SessionRuntime::engineDescription() const {
+    if (remote_) return remoteModelId_ + " at " + remote_->endpoint().toStdString();
+    if (model_) return model_->facts().directory + " (" + std::to_string(model_->facts().layers) + " layers, " +
+                       model_->facts().device + ")";
+    return "no model";
+}
+
 Status SessionRuntime::loadModel() {
+    if (!options_.endpoint.isEmpty()) {
+        // The remote engine: the server holds the model; a local tokenizer (optional) makes the
+        // budget exact, else it is approximated.
+        auto client = std::make_unique<RemoteClient>(options_.endpoint, options_.apiKey);
+        std::vector<std::string> ids;
+        if (Status st = client->models(&ids); !st.ok()) return st;
+        remoteModelId_ = options_.remoteModel.empty() ? ids.front() : options_.remoteModel;
+        if (std::find(ids.begin(), ids.end(), remoteModelId_) == ids.end())
+            return makeError(options_.endpoint.toStdString() + " does not serve a model named '" + remoteModelId_ + "'");
+        if (!options_.modelDir.empty()) {
+            auto tok = Tokenizer::load(options_.modelDir);
+            if (!tok.ok()) return makeError(tok.error());
+            tokenizer_ = std::move(tok.value());
+            modelDir_ = options_.modelDir;
+        }
+        remote_ = std::move(client);
+        return {};
+    }
     modelDir_ = options_.modelDir;
     if (options_.demo) {
         QString error;
@@ -178,7 +203,7 @@ void SessionRuntime::setExcluded(std::vector<std::string> prefixes) {
 Status SessionRuntime::createSession(const std::string& name, const std::vector<std::string>& paths,
                                      const ingest::IngestOptions& ingestOptions, const WarningFn& warn) {
     using namespace folio::ingest;
-    if (!model_) return makeError("load a model before creating a session");
+    if (!modelLoaded()) return makeError("load a model before creating a session");
     if (!name.empty()) {
         if (auto st = ensureStore(); !st.ok()) return st;
         if (store_->findSession(name)) return makeError("a session named '" + name + "' already exists");
@@ -188,7 +213,7 @@ Status SessionRuntime::createSession(const std::string& name, const std::vector<
     if (!name.empty()) {
         SessionInfo info;
         info.name = name;
-        info.modelFingerprint = std::to_string(model_->facts().fingerprint);
+        info.modelFingerprint = model_ ? std::to_string(model_->facts().fingerprint) : "remote:" + remoteModelId_;
         info.contextSize = options_.contextSize;
         const bool ok = store_->transaction([&] {
             const auto id = store_->createSession(info);
@@ -266,19 +291,21 @@ Status SessionRuntime::openSession(const std::string& name) {
 
 Status SessionRuntime::pack(const std::string& question) {
     using namespace folio::ingest;
-    if (!model_) return makeError("load a model before packing");
-    const Tokenizer& tok = *tokenizer_;
+    if (!modelLoaded()) return makeError("load a model before packing");
+    const Tokenizer* t = tokenizer_.get();
+    const TokenCounting counting = t ? TokenCounting{[t](std::string_view text) { return t->count(text); },
+                                                     modelDir_ + "/tokenizer.json", true}
+                                     : approximateTokenCounting();
     std::int64_t conversation = options_.answerReserve + 64;
-    for (const Message& m : history_) conversation += std::int64_t(tok.count(m.content)) + 4;
-    const std::int64_t reserve = conversation + std::int64_t(tok.count(kSystemPrompt)) + std::int64_t(tok.count(question));
+    for (const Message& m : history_) conversation += std::int64_t(counting.count(m.content)) + 4;
+    const std::int64_t reserve =
+        conversation + std::int64_t(counting.count(kSystemPrompt)) + std::int64_t(counting.count(question));
     if (reserve >= options_.contextSize)
         return makeError("the context of " + std::to_string(options_.contextSize) +
                          " tokens cannot hold the conversation and an answer");
     PackOptions po;
     po.budget = std::size_t(options_.contextSize - reserve);
     po.question = question;
-    const Tokenizer* t = tokenizer_.get();
-    TokenCounting counting{[t](std::string_view text) { return t->count(text); }, modelDir_ + "/tokenizer.json", true};
     // The sources stay with the runtime (a later pack may need them); the packer takes a copy,
     // without what the user excluded.
     std::vector<SourceResult> sources = sources_;
@@ -296,6 +323,14 @@ Status SessionRuntime::pack(const std::string& question) {
         }
     packed_ = std::make_unique<PackedContext>(packSources(std::move(sources), counting, po));
     resolver_ = std::make_unique<CitationResolver>(packed_->documents);
+    if (remote_) {
+        // The server prefills and caches; Folio sends the same system message for every question.
+        contextText_ = std::string(kSystemPrompt) + packed_->text();
+        counters_.contextTokens = std::int64_t(packed_->totalTokens);
+        remoteReady_ = false;
+        return {};
+    }
+    const Tokenizer& tok = *tokenizer_;
 
     // Context ids segment by segment (packer.h: a segment's ids never depend on its neighbours, so
     // a change in one document leaves every earlier segment's ids, and their cached state, intact).
@@ -333,6 +368,7 @@ Status SessionRuntime::pack(const std::string& question) {
 }
 
 bool SessionRuntime::contextReady() const {
+    if (remote_) return remoteReady_;
     return seq_ && !prompt_.empty() && seqTokens_.size() >= prompt_.size() &&
            std::equal(prompt_.begin(), prompt_.end(), seqTokens_.begin());
 }
@@ -406,6 +442,29 @@ Status SessionRuntime::prefillSpan(std::span<const std::int32_t> ids, const Prog
 }
 
 Status SessionRuntime::prefillContext(const ProgressFn& progress, PrefillControl* control) {
+    if (remote_) {
+        // The server prefills: one request over the context warms its prefix cache, so the first
+        // question's answer starts as fast as the later ones.
+        if (!packed_) return makeError("pack the sources before prefilling");
+        if (remoteReady_) return {};
+        PrefillReport r;
+        r.total = counters_.contextTokens;
+        r.source = "(sent to " + remote_->endpoint().toStdString() + ")";
+        if (progress) progress(r);
+        std::vector<RemoteMessage> messages{{"system", contextText_}, {"user", "Reply with OK."}};
+        RemoteReply reply;
+        auto keepGoing = [control] { return !control || control->proceed(); };
+        if (Status st = remote_->chat(remoteModelId_, messages, SamplingParams{0.0f, 1.0f, 0}, 1, {}, keepGoing, &reply); !st.ok())
+            return st;
+        if (reply.stopped) return makeError("cancelled");
+        if (reply.promptTokens > 0) counters_.contextTokens = reply.promptTokens;
+        counters_.reusedTokens = std::max<std::int64_t>(0, reply.cachedTokens);
+        remoteReady_ = true;
+        r.done = r.total = counters_.contextTokens;
+        r.reused = counters_.reusedTokens;
+        if (progress) progress(r);
+        return {};
+    }
     if (!model_) return makeError("no model is loaded");
     if (prompt_.empty()) return makeError("pack the sources before prefilling");
     if (contextReady()) return {};
@@ -461,6 +520,7 @@ Status SessionRuntime::prefillContext(const ProgressFn& progress, PrefillControl
 Status SessionRuntime::ask(const std::string& question, const SamplingParams& sampling, std::int64_t maxTokens,
                            const TokenFn& onToken, PrefillControl* control, Answer* answer) {
     if (!contextReady()) return makeError("the context is not prefilled yet");
+    if (remote_) return askRemote(question, sampling, maxTokens, onToken, control, answer);
     const Tokenizer& tok = *tokenizer_;
     const double t0 = now();
     // The question's turn: [EOS closing a live answer] <User> question <Assistant> </think> or <think>.
@@ -518,6 +578,43 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
     if (saved_) {
         const bool ok = store_->transaction([&] {
             if (!store_->addMessage(saved_->id, "user", question, history_[history_.size() - 2].tokens)) return false;
+            faultPoint("db-write");
+            return store_->addMessage(saved_->id, "assistant", a.text, a.answerTokens).has_value();
+        });
+        if (!ok) return makeError("the answer could not be saved in the session: " + store_->lastError());
+    }
+    if (answer) *answer = std::move(a);
+    return {};
+}
+
+Status SessionRuntime::askRemote(const std::string& question, const SamplingParams& sampling, std::int64_t maxTokens,
+                                 const TokenFn& onToken, PrefillControl* control, Answer* answer) {
+    const double t0 = now();
+    std::vector<RemoteMessage> messages{{"system", contextText_}};
+    for (const ingest::Message& m : history_) messages.push_back({m.role, m.content});
+    messages.push_back({"user", question});
+    Answer a;
+    bool first = true;
+    auto onDelta = [&](const std::string& piece) {
+        if (first) a.secondsToFirstToken = now() - t0;
+        first = false;
+        if (onToken) onToken(piece);
+    };
+    auto keepGoing = [control] { return !control || control->proceed(); };
+    RemoteReply reply;
+    if (Status st = remote_->chat(remoteModelId_, messages, sampling, maxTokens, onDelta, keepGoing, &reply); !st.ok())
+        return st;
+    a.text = reply.text;
+    a.stopped = reply.stopped;
+    a.answerTokens = reply.completionTokens;
+    a.promptTokens = reply.promptTokens;
+    counters_.decodedTokens += reply.completionTokens;
+    if (resolver_) a.citations = resolver_->scan(a.text);
+    history_.push_back({0, "user", question, -1, {}});
+    history_.push_back({0, "assistant", a.text, a.answerTokens, {}});
+    if (saved_) {
+        const bool ok = store_->transaction([&] {
+            if (!store_->addMessage(saved_->id, "user", question)) return false;
             faultPoint("db-write");
             return store_->addMessage(saved_->id, "assistant", a.text, a.answerTokens).has_value();
         });

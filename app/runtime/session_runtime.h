@@ -26,6 +26,7 @@
 #include "folio/status.h"
 #include "folio/tokenizer.h"
 #include "runtime/prefix_cache.h"
+#include "runtime/remote_client.h"
 
 #include <QString>
 
@@ -46,7 +47,11 @@ namespace folio::app {
 inline constexpr std::int64_t kDefaultChunk = 512;
 
 struct RuntimeOptions {
-    std::string modelDir;          // a checkpoint directory; empty with `demo`
+    std::string modelDir;          // a checkpoint directory; empty with `demo`. With `endpoint`, optional:
+                                   // its tokenizer.json gives exact counts for the budget
+    QString endpoint;              // an OpenAI-compatible server ("http://host:8000/v1"): the remote engine
+    std::string remoteModel;       // the model id there; empty: the first the server offers
+    QString apiKey;                // empty: FOLIO_API_KEY
     bool demo = false;             // the generated demo model (demo_model.h)
     int threads = 0;               // 0: every hardware thread
     std::string device = "auto";   // "cpu", "cuda" or "auto"
@@ -135,7 +140,10 @@ public:
 
     // Loads the tokenizer and the model (or prepares the demo model).
     Status loadModel();
-    bool modelLoaded() const { return model_ != nullptr; }
+    bool modelLoaded() const { return model_ != nullptr || remote_ != nullptr; }
+    bool remote() const { return remote_ != nullptr; }
+    // What answers: the model's directory and device, or the endpoint and its model id.
+    std::string engineDescription() const;
     const ModelFacts* modelFacts() const;
     const Tokenizer* tokenizer() const { return tokenizer_.get(); }
 
@@ -197,6 +205,8 @@ private:
     // Saves the state (at `upto` tokens) as a delta from the snapshot at `base` (0: a full state).
     bool snapshot(std::size_t upto, std::size_t base);
     std::string sourceAt(std::size_t position) const;
+    Status askRemote(const std::string& question, const SamplingParams& sampling, std::int64_t maxTokens,
+                     const TokenFn& onToken, PrefillControl* control, Answer* answer);
     Status prefillSpan(std::span<const std::int32_t> ids, const ProgressFn& progress, PrefillControl* control,
                        std::vector<float>* logits, std::int64_t total);
 
@@ -204,6 +214,10 @@ private:
     std::string modelDir_;
     std::unique_ptr<Tokenizer> tokenizer_;
     std::unique_ptr<Model> model_;
+    std::unique_ptr<RemoteClient> remote_;
+    std::string remoteModelId_;
+    bool remoteReady_ = false;
+    std::string contextText_;            // remote: the system message (how to cite, then the sources)
     std::unique_ptr<PrefixCache> cache_;
     std::unique_ptr<ingest::SessionStore> store_;
     std::optional<ingest::SessionInfo> saved_;

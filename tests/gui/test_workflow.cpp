@@ -308,6 +308,16 @@ void TestWorkflow::modelDialogRefusesWhatDoesNotFit() {
     QVERIFY(!second.fits());
     QVERIFY2(second.planText().contains("config.json"), qPrintable(second.planText()));
     QCOMPARE(second.choice().directory, tmp_.path());
+    // A remote endpoint needs a usable address; the model then runs on the server.
+    ModelChoice remote;
+    remote.kind = ModelChoice::Remote;
+    remote.endpoint = "not a url";
+    ModelDialog third(remote);
+    QVERIFY(!third.fits());
+    remote.endpoint = "http://gpu-server:8000/v1";
+    ModelDialog fourth(remote);
+    QVERIFY(fourth.fits());
+    QVERIFY2(fourth.planText().contains("gpu-server"), qPrintable(fourth.planText()));
 }
 
 QTEST_MAIN(TestWorkflow)

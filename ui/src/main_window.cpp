@@ -221,8 +221,9 @@ QString MainWindow::databasePath() const {
 app::RuntimeOptions MainWindow::runtimeOptions() const {
     const ModelChoice m = ModelChoice::load();
     app::RuntimeOptions o;
-    o.demo = m.kind != ModelChoice::Directory;
-    o.modelDir = m.directory.toStdString();
+    o.demo = m.kind == ModelChoice::Demo;
+    o.modelDir = m.kind == ModelChoice::Directory ? m.directory.toStdString() : std::string();
+    if (m.kind == ModelChoice::Remote) o.endpoint = m.endpoint;
     o.device = m.device.toStdString();
     o.contextSize = m.contextSize;
     o.threads = options_.threads;
@@ -571,7 +572,7 @@ void MainWindow::ask(const QString& question, bool thinking) {
     chat_->beginAnswer();
     chat_->setBusy(true);
     tabs_->setCurrentWidget(chat_);
-    const bool demo = ModelChoice::load().kind != ModelChoice::Directory;
+    const bool demo = ModelChoice::load().kind == ModelChoice::Demo;
     session_->ask(question, SamplingParams{demo ? 1.0f : 0.6f, 0.95f, std::uint64_t(QDateTime::currentMSecsSinceEpoch())},
                   demo ? 48 : 2048, thinking);
 }

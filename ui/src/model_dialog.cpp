@@ -17,6 +17,7 @@
 #include <QRadioButton>
 #include <QSettings>
 #include <QSpinBox>
+#include <QUrl>
 #include <QVBoxLayout>
 
 #include <unistd.h>
@@ -71,7 +72,7 @@ ModelDialog::ModelDialog(const ModelChoice& choice, QWidget* parent) : QDialog(p
     kind_ = new QButtonGroup(this);
     auto* demo = new QRadioButton(tr("Demo model (generated; its answers carry no meaning)"), this);
     auto* dir = new QRadioButton(tr("Checkpoint directory (config.json, safetensors, tokenizer.json)"), this);
-    auto* remote = new QRadioButton(tr("Remote endpoint (vLLM or SGLang, OpenAI-compatible)"), this);
+    auto* remote = new QRadioButton(tr("Remote endpoint (vLLM, SGLang or folio-cli serve; OpenAI-compatible)"), this);
     kind_->addButton(demo, ModelChoice::Demo);
     kind_->addButton(dir, ModelChoice::Directory);
     kind_->addButton(remote, ModelChoice::Remote);
@@ -141,6 +142,7 @@ ModelDialog::ModelDialog(const ModelChoice& choice, QWidget* parent) : QDialog(p
     });
     connect(kind_, &QButtonGroup::idClicked, this, [this] { updatePlan(); });
     connect(directory_, &QLineEdit::editingFinished, this, [this] { updatePlan(); });
+    connect(endpoint_, &QLineEdit::textChanged, this, [this] { updatePlan(); });
     connect(context_, &QComboBox::currentIndexChanged, this, [this] { updatePlan(); });
     connect(custom_, &QSpinBox::valueChanged, this, [this] { updatePlan(); });
     updatePlan();
@@ -172,8 +174,14 @@ void ModelDialog::updatePlan() {
     fits_ = true;
     QString text;
     if (c.kind == ModelChoice::Remote) {
-        fits_ = false;
-        text = tr("Remote endpoints are not supported by this build: choose the demo model or a checkpoint.");
+        const QUrl url(c.endpoint);
+        fits_ = url.isValid() && (url.scheme() == QLatin1String("http") || url.scheme() == QLatin1String("https")) &&
+                !url.host().isEmpty();
+        text = fits_ ? tr("The model runs on %1 (an OpenAI-compatible server: vLLM, SGLang or folio-cli serve); nothing "
+                          "is loaded here. The context is sent once per question with the same prefix, so the "
+                          "server's prefix cache serves it; the budget is counted approximately.")
+                           .arg(url.host())
+                     : tr("Give the server's API address, e.g. http://gpu-server:8000/v1.");
     } else {
         QString dir = c.directory;
         if (c.kind == ModelChoice::Demo) {
