@@ -18,6 +18,8 @@ namespace {
 
 constexpr char kMagic[8] = {'F', 'O', 'L', 'I', 'O', 'S', 'N', 'P'};
 constexpr qint64 kHeaderBytes = 8 + 4 + 8 + 8 + 8 + 8 + 8 + 8;
+// The payload's checksum is chained over pieces of this size, the unit the reader reads in.
+constexpr qint64 kChecksumPiece = qint64(8) << 20;
 
 template <typename T> void append(QByteArray& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
@@ -104,7 +106,8 @@ bool PrefixCache::writeFile(const Entry& e, QString* error) {
     append(head, e.baseHash);
     append(head, std::uint64_t(e.state.size()));
     std::uint64_t sum = checksum64(head.constData(), std::size_t(head.size()));
-    sum = checksum64(e.state.constData(), std::size_t(e.state.size()), sum);
+    for (qsizetype at = 0; at < e.state.size(); at += kChecksumPiece)
+        sum = checksum64(e.state.constData() + at, std::size_t(std::min<qsizetype>(kChecksumPiece, e.state.size() - at)), sum);
     QSaveFile f(filePath(e.fingerprint, e.hash));
     const qsizetype half = e.state.size() / 2;
     const bool ok = f.open(QIODevice::WriteOnly) && f.write(head) == head.size() &&
@@ -126,46 +129,56 @@ std::optional<PrefixCache::Entry> PrefixCache::readFile(const QString& path, std
     QFile f(path);
     if (!f.exists()) return std::nullopt;
     QString why;
-    QByteArray all;
+    QByteArray head(kHeaderBytes, Qt::Uninitialized);
+    QByteArray payload;
+    auto readFully = [&f](char* to, qint64 n) {
+        qint64 got = 0;
+        while (got < n) {
+            const qint64 r = f.read(to + got, n - got);
+            if (r <= 0) break;
+            got += r;
+        }
+        return got == n;
+    };
     if (!f.open(QIODevice::ReadOnly)) {
         why = f.errorString();
+    } else if (f.size() < kHeaderBytes + 8 || !readFully(head.data(), kHeaderBytes)) {
+        why = QStringLiteral("truncated");
+    } else if (std::memcmp(head.constData(), kMagic, 8) != 0) {
+        why = QStringLiteral("not a snapshot (bad magic)");
+    } else if (readAt<std::uint32_t>(head, 8) != kSnapshotFormatVersion) {
+        why = QStringLiteral("format version %1").arg(readAt<std::uint32_t>(head, 8));
+    } else if (readAt<std::uint64_t>(head, 12) != fingerprint) {
+        why = QStringLiteral("made by another model");
+    } else if (readAt<std::int64_t>(head, 20) != tokens || readAt<std::uint64_t>(head, 28) != hash) {
+        why = QStringLiteral("header names other tokens");
+    } else if (readAt<std::int64_t>(head, 36) < 0 || readAt<std::int64_t>(head, 36) >= tokens) {
+        why = QStringLiteral("names an impossible base");
+    } else if (qint64(readAt<std::uint64_t>(head, 52)) != f.size() - kHeaderBytes - 8) {
+        why = QStringLiteral("truncated");
     } else {
-        // One read into a buffer of the file's size (readAll grows its buffer step by step).
-        all = QByteArray(f.size(), Qt::Uninitialized);
-        qint64 got = 0;
-        while (got < all.size()) {
-            const qint64 n = f.read(all.data() + got, all.size() - got);
-            if (n <= 0) break;
-            got += n;
+        // The payload straight into its own buffer, piece by piece, each piece checksummed while
+        // the kernel's read-ahead fetches the next: verification overlaps the disk.
+        payload = QByteArray(f.size() - kHeaderBytes - 8, Qt::Uninitialized);
+        std::uint64_t sum = checksum64(head.constData(), std::size_t(kHeaderBytes));
+        bool complete = true;
+        for (qint64 at = 0; at < payload.size() && complete; at += kChecksumPiece) {
+            const qint64 n = std::min<qint64>(kChecksumPiece, payload.size() - at);
+            complete = readFully(payload.data() + at, n);
+            if (complete) sum = checksum64(payload.constData() + at, std::size_t(n), sum);
         }
-        all.truncate(got);
-        f.close();
-        if (all.size() < kHeaderBytes + 8) why = QStringLiteral("truncated");
-        else if (std::memcmp(all.constData(), kMagic, 8) != 0) why = QStringLiteral("not a snapshot (bad magic)");
-        else if (readAt<std::uint32_t>(all, 8) != kSnapshotFormatVersion) why = QStringLiteral("format version %1").arg(readAt<std::uint32_t>(all, 8));
-        else if (readAt<std::uint64_t>(all, 12) != fingerprint) why = QStringLiteral("made by another model");
-        else if (readAt<std::int64_t>(all, 20) != tokens || readAt<std::uint64_t>(all, 28) != hash)
-            why = QStringLiteral("header names other tokens");
-        else if (readAt<std::int64_t>(all, 36) < 0 || readAt<std::int64_t>(all, 36) >= tokens)
-            why = QStringLiteral("names an impossible base");
-        else if (qint64(readAt<std::uint64_t>(all, 52)) != all.size() - kHeaderBytes - 8) why = QStringLiteral("truncated");
-        else if (checksum64(all.constData() + kHeaderBytes, std::size_t(all.size() - kHeaderBytes - 8),
-                            checksum64(all.constData(), std::size_t(kHeaderBytes))) != readAt<std::uint64_t>(all, all.size() - 8))
-            why = QStringLiteral("checksum mismatch");
+        std::uint64_t stored = 0;
+        if (!complete || !readFully(reinterpret_cast<char*>(&stored), 8)) why = QStringLiteral("truncated");
+        else if (stored != sum) why = QStringLiteral("checksum mismatch");
     }
+    f.close();
     if (!why.isEmpty()) {
         problems_ << QStringLiteral("snapshot %1 is unusable (%2); deleted, the prefix will be recomputed").arg(path, why);
         QFile::remove(path);
         return std::nullopt;
     }
     touch(path);
-    Entry e{fingerprint, hash, tokens, {}, readAt<std::int64_t>(all, 36), readAt<std::uint64_t>(all, 44)};
-    // In place (a memmove within the buffer): a second multi-gigabyte allocation would cost more in
-    // page faults than the copy itself.
-    all.chop(8);
-    all.remove(0, kHeaderBytes);
-    e.state = std::move(all);
-    return e;
+    return Entry{fingerprint, hash, tokens, std::move(payload), readAt<std::int64_t>(head, 36), readAt<std::uint64_t>(head, 44)};
 }
 
 std::optional<PrefixCache::Entry> PrefixCache::find(std::uint64_t fingerprint, std::uint64_t hash, std::int64_t tokens,

@@ -7,7 +7,7 @@
 // Snapshot file (little-endian):
 //   "FOLIOSNP" | u32 version | u64 model fingerprint | i64 token count | u64 token hash |
 //   i64 base token count | u64 base token hash | u64 payload bytes | payload |
-//   u64 checksum64 (folio/checksum.h) of the header, then the payload
+//   u64 checksum64 (folio/checksum.h) of the header, then the payload in 8 MiB pieces
 // A snapshot may be a delta (Sequence::save with a base position): it then names its base, the
 // snapshot of an earlier prefix of the same tokens, and a hit returns the whole chain, full state
 // first. Checkpoints of a long prefill are written as deltas, so keeping all of them costs about one

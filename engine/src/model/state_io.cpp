@@ -2,6 +2,7 @@
 
 #include "folio/checksum.h"
 
+#include <algorithm>
 #include <cstring>
 #include <istream>
 #include <ostream>
@@ -39,8 +40,25 @@ public:
     }
     template <typename T> bool pod(T* v) { return bytes(v, sizeof *v); }
     bool floats(std::vector<float>& v, std::size_t n) {
-        v.resize(n);
-        return bytes(v.data(), n * sizeof(float));
+        v.clear();
+        return appendFloats(v, n);
+    }
+    // Appends n floats through a small buffer: one pass over the (often fresh, large) vector memory
+    // instead of zero-filling it with resize() and then copying over the zeros.
+    bool appendFloats(std::vector<float>& v, std::size_t n) {
+        const std::size_t start = v.size(), count = n;
+        v.reserve(start + n);
+        float block[4096];
+        while (n > 0) {
+            const std::size_t k = std::min<std::size_t>(n, 4096);
+            in_.read(reinterpret_cast<char*>(block), std::streamsize(k * sizeof(float)));
+            if (std::size_t(in_.gcount()) != k * sizeof(float)) return false;
+            v.insert(v.end(), block, block + k);
+            n -= k;
+        }
+        // One piece for the checksum, as the writer wrote it.
+        hash_ = checksum64(v.data() + start, count * sizeof(float), hash_);
+        return true;
     }
     std::uint64_t hash() const { return hash_; }
 
@@ -83,9 +101,10 @@ bool readCompressor(Reader& r, CompressorState& c, std::int64_t pos, std::int64_
     }
     const std::size_t kept = std::size_t(basePos / c.ratio) * std::size_t(c.dim);
     const std::size_t total = std::size_t(count) * std::size_t(c.dim);
-    c.entries.resize(total);
-    if (kept) std::memcpy(c.entries.data(), base->entries.data(), kept * sizeof(float));
-    return r.bytes(c.entries.data() + kept, (total - kept) * sizeof(float));
+    c.entries.clear();
+    c.entries.reserve(total);
+    if (kept) c.entries.assign(base->entries.begin(), base->entries.begin() + std::ptrdiff_t(kept));
+    return r.appendFloats(c.entries, total - kept);
 }
 
 } // namespace
