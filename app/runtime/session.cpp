@@ -9,6 +9,7 @@ Session::Session(RuntimeOptions options, QObject* parent)
     qRegisterMetaType<PrefillReport>();
     qRegisterMetaType<SessionSummary>();
     qRegisterMetaType<Answer>();
+    qRegisterMetaType<std::vector<ingest::Message>>();
     qRegisterMetaType<Session::State>();
     thread_.setObjectName(QStringLiteral("folio-session"));
     worker_ = new QObject;
@@ -148,6 +149,8 @@ void Session::open(const QString& name) {
             emit failed(QString::fromStdString(st.error()));
             return;
         }
+        emit conversationLoaded(runtime_->history());
+        publishWarnings();
         runPrefill();
     });
 }

@@ -58,6 +58,8 @@ signals:
     void warning(const QString& message);
     void failed(const QString& message);
     void packed(const folio::app::SessionSummary& summary);
+    // A saved session's conversation, once it is read (before its prefill starts).
+    void conversationLoaded(const std::vector<folio::ingest::Message>& messages);
     void progress(const folio::app::PrefillReport& report);
     void prefillFinished(qint64 tokens, qint64 reused);
     void token(const QString& text);
@@ -87,3 +89,4 @@ private:
 Q_DECLARE_METATYPE(folio::app::PrefillReport)
 Q_DECLARE_METATYPE(folio::app::SessionSummary)
 Q_DECLARE_METATYPE(folio::app::Answer)
+Q_DECLARE_METATYPE(std::vector<folio::ingest::Message>)

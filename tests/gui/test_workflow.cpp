@@ -143,7 +143,7 @@ void TestWorkflow::wholeWorkflow() {
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
         settle();
         QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
-        QCOMPARE(sessionList->model()->rowCount(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(sessionList->model()->rowCount(), 1, 10000);
 
         // A repository and a PDF, through the buttons.
         stalls.start();
@@ -270,7 +270,9 @@ void TestWorkflow::wholeWorkflow() {
     QVERIFY(again.findChild<QLabel*>("prefillStatus")->text().contains("Restored"));
     screenshot(again, "reopened");
 
+    QSignalSpy exportedSpy(&again, &MainWindow::exported);
     again.exportSession();
+    QTRY_COMPARE_WITH_TIMEOUT(exportedSpy.count(), 1, 10000);
     QFile md(exported);
     QVERIFY(md.open(QIODevice::ReadOnly));
     QVERIFY(md.readAll().startsWith("# calc and handbook"));
@@ -281,12 +283,13 @@ void TestWorkflow::wholeWorkflow() {
     o.askText = [](const QString&, const QString&, const QString&) { return QStringLiteral("renamed"); };
     MainWindow third(o);
     auto* thirdList = third.findChild<QTableView*>("sessionList");
+    QTRY_COMPARE_WITH_TIMEOUT(thirdList->model()->rowCount(), 1, 10000);
     thirdList->selectRow(0);
     third.renameSession();
-    QCOMPARE(thirdList->model()->index(0, 0).data().toString(), QStringLiteral("renamed"));
+    QTRY_COMPARE_WITH_TIMEOUT(thirdList->model()->index(0, 0).data().toString(), QStringLiteral("renamed"), 10000);
     thirdList->selectRow(0);
     third.deleteSession();
-    QCOMPARE(thirdList->model()->rowCount(), 0);
+    QTRY_COMPARE_WITH_TIMEOUT(thirdList->model()->rowCount(), 0, 10000);
 }
 
 void TestWorkflow::modelDialogRefusesWhatDoesNotFit() {

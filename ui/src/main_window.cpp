@@ -37,6 +37,8 @@
 #include <QTableWidget>
 #include <QTreeView>
 #include <QVBoxLayout>
+#include <QFutureWatcher>
+#include <QtConcurrent>
 
 #include <map>
 
@@ -81,6 +83,11 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     button(tr("Delete"), "deleteSessionButton", [this] { deleteSession(); });
     button(tr("Export"), "exportSessionButton", [this] { exportSession(); });
     leftLayout->addLayout(sessionButtons);
+    // After every refresh, the open session's row is the selected one.
+    connect(sessionModel_, &SessionListModel::refreshed, this, [this] {
+        const int row = sessionModel_->rowOf(sessionName_);
+        if (row >= 0) sessions_->selectRow(row);
+    });
     connect(sessions_, &QTableView::activated, this, [this](const QModelIndex& i) {
         if (const auto* row = sessionModel_->rowAt(i.row())) openSession(row->name);
     });
@@ -384,18 +391,15 @@ void MainWindow::startSession(const QString& name, bool create) {
         s->create(name, {});
         sessionModel_->refresh();
     } else {
+        // The saved conversation comes from the worker as soon as it is read.
+        connect(s, &app::Session::conversationLoaded, this, [this](const std::vector<ingest::Message>& messages) {
+            for (const ingest::Message& m : messages) {
+                if (m.role == "user") chat_->addQuestion(QString::fromStdString(m.content));
+                else chat_->addAnswer(QString::fromStdString(m.content));
+            }
+        });
         s->open(name);
-        // The saved conversation, shown at once (read on this thread: one small query).
-        ingest::SessionStore store;
-        if (store.open(databasePath()))
-            if (const auto info = store.findSession(name.toStdString()))
-                for (const ingest::Message& m : store.messages(info->id)) {
-                    if (m.role == "user") chat_->addQuestion(QString::fromStdString(m.content));
-                    else chat_->addAnswer(QString::fromStdString(m.content));
-                }
     }
-    const int row = sessionModel_->rowOf(name);
-    if (row >= 0) sessions_->selectRow(row);
     emit sessionOpened(name);
 }
 
@@ -502,25 +506,42 @@ void MainWindow::setExcluded(const QString& key, bool exclude) {
     session_->setExcluded(excluded_);
 }
 
+void MainWindow::inBackground(std::function<QString()> job, std::function<void(const QString&)> done) {
+    // Database and file work off the GUI thread; `done` runs back here with the job's error text.
+    auto* watcher = new QFutureWatcher<QString>(this);
+    connect(watcher, &QFutureWatcher<QString>::finished, this, [watcher, done = std::move(done)] {
+        done(watcher->result());
+        watcher->deleteLater();
+    });
+    watcher->setFuture(QtConcurrent::run(std::move(job)));
+}
+
 void MainWindow::renameSession() {
     const QModelIndex i = sessions_->currentIndex();
     const auto* row = i.isValid() ? sessionModel_->rowAt(i.row()) : nullptr;
     if (!row) return;
     const QString old = row->name;
-    const QString name = options_.askText ? options_.askText(tr("Rename session"), tr("Name"), old)
-                                          : QInputDialog::getText(this, tr("Rename session"), tr("Name"), QLineEdit::Normal, old);
-    if (name.trimmed().isEmpty() || name == old) return;
-    ingest::SessionStore store;
-    const auto info = store.open(databasePath()) ? store.findSession(old.toStdString()) : std::nullopt;
-    if (!info || !store.renameSession(info->id, name.trimmed().toStdString())) {
-        showError(tr("Cannot rename \"%1\": %2").arg(old, QString::fromStdString(store.lastError())));
-        return;
-    }
-    if (sessionName_ == old) {
-        sessionName_ = name.trimmed();
-        setWindowTitle(tr("%1 - Folio").arg(sessionName_));
-    }
-    sessionModel_->refresh();
+    const QString name = (options_.askText ? options_.askText(tr("Rename session"), tr("Name"), old)
+                                           : QInputDialog::getText(this, tr("Rename session"), tr("Name"), QLineEdit::Normal, old))
+                             .trimmed();
+    if (name.isEmpty() || name == old) return;
+    const QString db = databasePath();
+    inBackground(
+        [db, old, name]() -> QString {
+            ingest::SessionStore store;
+            const auto info = store.open(db) ? store.findSession(old.toStdString()) : std::nullopt;
+            if (!info || !store.renameSession(info->id, name.toStdString()))
+                return tr("Cannot rename \"%1\": %2").arg(old, QString::fromStdString(store.lastError()));
+            return {};
+        },
+        [this, old, name](const QString& error) {
+            if (!error.isEmpty()) return showError(error);
+            if (sessionName_ == old) {
+                sessionName_ = name;
+                setWindowTitle(tr("%1 - Folio").arg(sessionName_));
+            }
+            sessionModel_->refresh();
+        });
 }
 
 void MainWindow::deleteSession() {
@@ -540,10 +561,19 @@ void MainWindow::deleteSession() {
         prefill_->reset();
         setWindowTitle(QStringLiteral("Folio"));
     }
-    ingest::SessionStore store;
-    const auto info = store.open(databasePath()) ? store.findSession(name.toStdString()) : std::nullopt;
-    if (!info || !store.removeSession(info->id)) showError(tr("Cannot delete \"%1\": %2").arg(name, QString::fromStdString(store.lastError())));
-    sessionModel_->refresh();
+    const QString db = databasePath();
+    inBackground(
+        [db, name]() -> QString {
+            ingest::SessionStore store;
+            const auto info = store.open(db) ? store.findSession(name.toStdString()) : std::nullopt;
+            if (!info || !store.removeSession(info->id))
+                return tr("Cannot delete \"%1\": %2").arg(name, QString::fromStdString(store.lastError()));
+            return {};
+        },
+        [this](const QString& error) {
+            if (!error.isEmpty()) showError(error);
+            sessionModel_->refresh();
+        });
 }
 
 void MainWindow::exportSession() {
@@ -553,17 +583,24 @@ void MainWindow::exportSession() {
                                                : QFileDialog::getSaveFileName(this, tr("Export conversation"), name + ".md",
                                                                               tr("Markdown (*.md)"));
     if (file.isEmpty()) return;
-    ingest::SessionStore store;
-    const auto info = store.open(databasePath()) ? store.findSession(name.toStdString()) : std::nullopt;
-    if (!info) {
-        showError(tr("Cannot export \"%1\": %2").arg(name, QString::fromStdString(store.lastError())));
-        return;
-    }
-    const std::string md = app::exportMarkdown(store, *info);
-    QSaveFile out(file);
-    if (!out.open(QIODevice::WriteOnly) || out.write(md.data(), qint64(md.size())) != qint64(md.size()) || !out.commit())
-        showError(tr("Cannot write %1: %2").arg(file, out.errorString()));
-    else statusBar()->showMessage(tr("Exported to %1").arg(file), 10000);
+    const QString db = databasePath();
+    inBackground(
+        [db, name, file]() -> QString {
+            ingest::SessionStore store;
+            const auto info = store.open(db) ? store.findSession(name.toStdString()) : std::nullopt;
+            if (!info) return tr("Cannot export \"%1\": %2").arg(name, QString::fromStdString(store.lastError()));
+            const std::string md = app::exportMarkdown(store, *info);
+            QSaveFile out(file);
+            if (!out.open(QIODevice::WriteOnly) || out.write(md.data(), qint64(md.size())) != qint64(md.size()) ||
+                !out.commit())
+                return tr("Cannot write %1: %2").arg(file, out.errorString());
+            return {};
+        },
+        [this, file](const QString& error) {
+            if (!error.isEmpty()) return showError(error);
+            statusBar()->showMessage(tr("Exported to %1").arg(file), 10000);
+            emit exported(file);
+        });
 }
 
 void MainWindow::ask(const QString& question, bool thinking) {

@@ -3,38 +3,49 @@
 #include "folio/ingest/session_store.h"
 
 #include <QLocale>
+#include <QtConcurrent>
 
 namespace folio::ui {
 
 SessionListModel::SessionListModel(QString databasePath, QObject* parent)
     : QAbstractTableModel(parent), path_(std::move(databasePath)) {
+    connect(&watcher_, &QFutureWatcher<Snapshot>::finished, this, [this] {
+        Snapshot snap = watcher_.result();
+        error_ = snap.error;
+        beginResetModel();
+        rows_ = std::move(snap.rows);
+        endResetModel();
+        emit refreshed();
+    });
     refresh();
 }
 
-void SessionListModel::refresh() {
-    std::vector<Row> rows;
+SessionListModel::Snapshot SessionListModel::read(const QString& path) {
+    Snapshot out;
     ingest::SessionStore store;
-    if (store.open(path_)) {
-        error_.clear();
-        for (const ingest::SessionInfo& s : store.sessions()) {
-            Row r;
-            r.name = QString::fromStdString(s.name);
-            r.sources = int(store.sources(s.id).size());
-            r.model = QString::fromStdString(s.modelFingerprint);
-            r.contextSize = s.contextSize;
-            const auto messages = store.messages(s.id);
-            r.messages = int(messages.size());
-            r.lastUsed = QString::fromStdString(messages.empty() ? s.createdAt : messages.back().createdAt);
-            rows.push_back(std::move(r));
-        }
-    } else {
-        error_ = QString::fromStdString(store.lastError());
+    if (!store.open(path)) {
+        out.error = QString::fromStdString(store.lastError());
+        return out;
+    }
+    for (const ingest::SessionInfo& s : store.sessions()) {
+        Row r;
+        r.name = QString::fromStdString(s.name);
+        r.sources = int(store.sources(s.id).size());
+        r.model = QString::fromStdString(s.modelFingerprint);
+        r.contextSize = s.contextSize;
+        const auto messages = store.messages(s.id);
+        r.messages = int(messages.size());
+        r.lastUsed = QString::fromStdString(messages.empty() ? s.createdAt : messages.back().createdAt);
+        out.rows.push_back(std::move(r));
     }
     // Most recently used first.
-    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.lastUsed > b.lastUsed; });
-    beginResetModel();
-    rows_ = std::move(rows);
-    endResetModel();
+    std::stable_sort(out.rows.begin(), out.rows.end(), [](const Row& a, const Row& b) { return a.lastUsed > b.lastUsed; });
+    return out;
+}
+
+void SessionListModel::refresh() {
+    const QString path = path_;
+    watcher_.setFuture(QtConcurrent::run([path] { return read(path); }));
 }
 
 const SessionListModel::Row* SessionListModel::rowAt(int row) const {

@@ -1,8 +1,10 @@
 // The saved sessions, as a table: name, sources, model, context size, last used. Read from the
-// session database (its own connection; WAL lets it read while a session writes).
+// session database on a pool thread (its own connection; WAL lets it read while a session writes),
+// so the GUI thread never waits on the disk; the rows change when the read is done.
 #pragma once
 
 #include <QAbstractTableModel>
+#include <QFutureWatcher>
 #include <QString>
 
 #include <vector>
@@ -24,7 +26,8 @@ public:
 
     explicit SessionListModel(QString databasePath, QObject* parent = nullptr);
 
-    // Reads the database again (after a session was created, renamed or deleted).
+    // Reads the database again (after a session was created, renamed or deleted); refreshed() says
+    // when the new rows are in.
     void refresh();
     const Row* rowAt(int row) const;
     int rowOf(const QString& name) const;
@@ -35,7 +38,16 @@ public:
     QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
+signals:
+    void refreshed();
+
 private:
+    struct Snapshot {
+        std::vector<Row> rows;
+        QString error;
+    };
+    static Snapshot read(const QString& path);
+    QFutureWatcher<Snapshot> watcher_;
     QString path_;
     std::vector<Row> rows_;
     QString error_;

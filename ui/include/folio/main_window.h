@@ -69,6 +69,7 @@ public:
 
 signals:
     void sessionOpened(const QString& name);
+    void exported(const QString& file);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -83,6 +84,7 @@ private:
     void showPacked();
     void openCitation(const ingest::Citation& citation);
     void revealViewer(); // shows the source viewer with a usable width
+    void inBackground(std::function<QString()> job, std::function<void(const QString&)> done);
     void setExcluded(const QString& key, bool exclude);
     app::RuntimeOptions runtimeOptions() const;
     QString databasePath() const;
