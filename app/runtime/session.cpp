@@ -59,6 +59,11 @@ std::shared_ptr<const ingest::PackedContext> Session::packedContext() const {
     return packed_;
 }
 
+QStringList Session::excluded() const {
+    std::lock_guard lock(mutex_);
+    return excluded_;
+}
+
 QString Session::modelDescription() const {
     std::lock_guard lock(mutex_);
     return modelDescription_;
@@ -96,6 +101,8 @@ void Session::runPrefill() {
             std::lock_guard lock(mutex_);
             summary_ = s;
             packed_ = std::make_shared<const ingest::PackedContext>(*runtime_->packed());
+            excluded_.clear();
+            for (const std::string& e : runtime_->excluded()) excluded_ << QString::fromStdString(e);
         }
         emit packed(s);
     }

@@ -52,6 +52,8 @@ public:
     // The packed context of the last pack (copied on the worker; for budget views).
     std::shared_ptr<const ingest::PackedContext> packedContext() const;
     QString modelDescription() const;
+    // What the user left out ("source/path" prefixes), as of the last pack.
+    QStringList excluded() const;
 
 signals:
     void stateChanged(folio::app::Session::State state);
@@ -82,6 +84,7 @@ private:
     SessionSummary summary_;
     std::shared_ptr<const ingest::PackedContext> packed_;
     QString modelDescription_;
+    QStringList excluded_;
 };
 
 } // namespace folio::app

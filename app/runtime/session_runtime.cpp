@@ -198,6 +198,8 @@ Status SessionRuntime::addSources(const std::vector<std::string>& paths, const i
 void SessionRuntime::setExcluded(std::vector<std::string> prefixes) {
     excluded_ = std::move(prefixes);
     packed_.reset();
+    if (saved_ && store_ && !store_->setExclusions(saved_->id, excluded_))
+        warnings_.push_back("the exclusions could not be saved: " + store_->lastError());
 }
 
 Status SessionRuntime::createSession(const std::string& name, const std::vector<std::string>& paths,
@@ -286,6 +288,7 @@ Status SessionRuntime::openSession(const std::string& name) {
     }
     sources_ = std::move(sources);
     history_ = store_->messages(info->id);
+    excluded_ = store_->exclusions(info->id);
     return {};
 }
 

@@ -207,6 +207,34 @@ bool SessionStore::removeSession(std::int64_t sessionId) {
     return st.run() && sqlite3_changes(db_) > 0;
 }
 
+bool SessionStore::setExclusions(std::int64_t sessionId, const std::vector<std::string>& prefixes) {
+    if (!db_) return false;
+    return transaction([&] {
+        Statement del(db_, "DELETE FROM exclusions WHERE session_id = ?");
+        del.bind(1, sessionId);
+        if (!del.run()) return false;
+        for (const std::string& p : prefixes) {
+            Statement ins(db_, "INSERT OR IGNORE INTO exclusions (session_id, prefix) VALUES (?, ?)");
+            ins.bind(1, sessionId);
+            ins.bind(2, p);
+            if (!ins.run()) {
+                error_ = std::string("cannot save the exclusions: ") + sqlite3_errmsg(db_);
+                return false;
+            }
+        }
+        return true;
+    });
+}
+
+std::vector<std::string> SessionStore::exclusions(std::int64_t sessionId) const {
+    std::vector<std::string> out;
+    if (!db_) return out;
+    Statement st(db_, "SELECT prefix FROM exclusions WHERE session_id = ? ORDER BY prefix");
+    st.bind(1, sessionId);
+    while (st.step()) out.push_back(st.text(0));
+    return out;
+}
+
 bool SessionStore::removeSources(std::int64_t sessionId) {
     if (!db_) return false;
     Statement st(db_, "DELETE FROM sources WHERE session_id = ?");

@@ -120,10 +120,19 @@ CREATE TABLE snapshots (
 );
 )sql";
 
+// Version 2: files and folders the user left out of a session ("source/path" prefixes).
+constexpr const char* kVersion2 = R"sql(
+CREATE TABLE exclusions (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    prefix TEXT NOT NULL,
+    PRIMARY KEY (session_id, prefix)
+);
+)sql";
+
 } // namespace
 
 const std::vector<Migration>& storeMigrations() {
-    static const std::vector<Migration> migrations = {{1, kVersion1}};
+    static const std::vector<Migration> migrations = {{1, kVersion1}, {2, kVersion2}};
     return migrations;
 }
 

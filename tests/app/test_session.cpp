@@ -51,6 +51,7 @@ private slots:
     void secondQuestionPrefillsOnlyItsOwnTokens();
     void reopenedSessionRestoresTheContext();
     void repositoryMovedOnPrefillsOnlyTheTail();
+    void exclusionsAreSavedWithTheSession();
     void pauseResumeCancelOnTheWorker();
     void worksWithoutAWritableCacheDirectory();
     void worksWhenTheDiskIsFull();
@@ -218,6 +219,38 @@ void TestSession::repositoryMovedOnPrefillsOnlyTheTail() {
     QVERIFY(third.loadModel().ok());
     QVERIFY(third.openSession("repo").ok());
     QCOMPARE(third.refreshedSources(), std::size_t(0));
+}
+
+void TestSession::exclusionsAreSavedWithTheSession() {
+    QTemporaryDir tmp;
+    const QString folder = tmp.path() + "/notes";
+    QVERIFY(folio::test::writeFile(folder + "/keep.md", "kept\n"));
+    QVERIFY(folio::test::writeFile(folder + "/drafts/a.md", "draft a\n"));
+    QVERIFY(folio::test::writeFile(folder + "/drafts/b.md", "draft b\n"));
+    RuntimeOptions o = demoOptions(tmp.path());
+    {
+        SessionRuntime rt(o);
+        QVERIFY(rt.loadModel().ok());
+        QVERIFY(rt.createSession("ex", {folder.toStdString()}, {}, {}).ok());
+        QVERIFY(rt.pack().ok());
+        QCOMPARE(rt.packed()->documents.size(), std::size_t(3));
+        rt.setExcluded({"notes/drafts/"});
+        QVERIFY(rt.takeWarnings().empty());
+        QVERIFY(rt.pack().ok());
+        QCOMPARE(rt.packed()->documents.size(), std::size_t(1));
+        // Left out with the reason, not silently dropped.
+        int excluded = 0;
+        for (const auto& src : rt.packed()->sources)
+            for (const auto& s : src.skipped) excluded += s.detail == "excluded in this session";
+        QCOMPARE(excluded, 2);
+    }
+    SessionRuntime again(o);
+    QVERIFY(again.loadModel().ok());
+    QVERIFY(again.openSession("ex").ok());
+    QCOMPARE(again.excluded(), std::vector<std::string>{"notes/drafts/"});
+    QVERIFY(again.pack().ok());
+    QCOMPARE(again.packed()->documents.size(), std::size_t(1));
+    QCOMPARE(again.packed()->documents[0].path, std::string("keep.md"));
 }
 
 void TestSession::pauseResumeCancelOnTheWorker() {

@@ -144,8 +144,10 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     leftOut_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     leftOut_->setToolTip(tr("Double-click a file you excluded to include it again."));
     connect(leftOut_, &QTableWidget::cellActivated, this, [this](int row, int) {
+        // Excluded by itself or through a folder: including it again lifts that exclusion.
         const QString key = leftOut_->item(row, 0)->data(Qt::UserRole).toString();
-        if (excluded_.contains(key)) setExcluded(key, false);
+        for (const QString& prefix : QStringList(excluded_))
+            if (key.startsWith(prefix)) setExcluded(prefix, false);
     });
     sourcesSplit->setStretchFactor(0, 3);
     sourcesSplit->setStretchFactor(1, 1);
@@ -407,6 +409,7 @@ void MainWindow::showPacked() {
     if (!session_) return;
     const auto packed = session_->packedContext();
     if (!packed) return;
+    excluded_ = session_->excluded(); // saved with the session: a reopened one has its own
     treeModel_->setContext(packed);
     tree_->expandToDepth(0);
     chat_->setContext(packed);

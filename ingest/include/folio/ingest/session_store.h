@@ -73,7 +73,7 @@ struct Snapshot {
 
 class SessionStore {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
     SessionStore() = default;
     ~SessionStore();
@@ -127,6 +127,9 @@ public:
                                            std::string_view content, std::int64_t tokens = -1);
     std::vector<Message> messages(std::int64_t sessionId) const;
     bool putSnapshot(const Snapshot& snapshot); // replaces the session's snapshot with the same key
+    // What the user left out of the session ("source/path" prefixes); setExclusions replaces them.
+    bool setExclusions(std::int64_t sessionId, const std::vector<std::string>& prefixes);
+    std::vector<std::string> exclusions(std::int64_t sessionId) const;
     std::vector<Snapshot> snapshots(std::int64_t sessionId) const;
 
 private:
