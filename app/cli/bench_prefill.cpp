@@ -8,6 +8,9 @@
 
 #include "folio/engine.h"
 #include "folio/kernels/gemm.h"
+#ifdef FOLIO_HAVE_CUDA
+#include "folio/kernels/cuda_bench.h"
+#endif
 #include "folio/kernels/machine_probe.h"
 #include "folio/kernels/thread_pool.h"
 #include "model_io/config.h"
@@ -85,7 +88,17 @@ int benchPrefill(const std::vector<std::string>& argv, bool decode) {
     for (auto& t : tokens) t = tok(rng);
 
     kernels::ThreadPool probePool{int(threads)};
-    const double peak = kernels::measureFmaPeakGflops(probePool);
+    // On a GPU the machine's figures are the GPU's: the cuBLAS bf16 GEMM peak and the device copy
+    // bandwidth, both measured (cuda_bench.h); on the CPU the fp32 FMA peak and memory bandwidth.
+    const bool onCuda = f.device.rfind("CUDA", 0) == 0;
+    double gpuTflops = 0, gpuCopyGBs = 0;
+#ifdef FOLIO_HAVE_CUDA
+    if (onCuda) {
+        if (auto st = kernels::cuda::measureBf16GemmTflops(&gpuTflops); !st) return fail("bench", st.error());
+        if (auto st = kernels::cuda::measureDeviceCopyGBs(&gpuCopyGBs); !st) return fail("bench", st.error());
+    }
+#endif
+    const double peak = onCuda ? 0.0 : kernels::measureFmaPeakGflops(probePool);
     auto line = [&](const char* metric, double value, const char* unit) {
         if (json) {
             JsonLine()
@@ -120,6 +133,18 @@ int benchPrefill(const std::vector<std::string>& argv, bool decode) {
     if (!st.ok()) return fail("bench", st.error());
     const kernels::GemmTotals prefillGemm = kernels::gemmTotals();
 
+    if (!decode && onCuda) {
+        // The GPU path does not go through kernels::gemm: count the model's linear flops instead.
+        const double gflops = f.linearFlopsPerToken * double(context) / prefillSecs / 1e9;
+        line("tokens_per_s", double(context) / prefillSecs, "tok/s");
+        line("linear_gflops", gflops, "GFLOP/s");
+        line("bf16_gemm_peak_tflops", gpuTflops, "TFLOP/s");
+        line("linear_fraction_of_peak", gflops / (gpuTflops * 1e3), "ratio");
+        line("model_gflop_per_token", f.linearFlopsPerToken / 1e9, "GFLOP");
+        line("resident_bytes", residentBytes(), "B");
+        line("weight_bytes", double(f.weightBytes), "B");
+        return ExitOk;
+    }
     if (!decode) {
         line("tokens_per_s", double(context) / prefillSecs, "tok/s");
         line("linear_gflops", prefillGemm.flops / prefillGemm.seconds / 1e9, "GFLOP/s");
@@ -149,7 +174,7 @@ int benchPrefill(const std::vector<std::string>& argv, bool decode) {
         return ExitOk;
     }
 
-    const double bw = kernels::measureCopyBandwidthGBs(probePool);
+    const double bw = onCuda ? gpuCopyGBs : kernels::measureCopyBandwidthGBs(probePool);
     Sampler greedy({0.0f, 1.0f, 0});
     std::int32_t next = greedy.sample(logits);
     const double d0 = now();

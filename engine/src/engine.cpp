@@ -9,6 +9,11 @@
 #include "model_io/config.h"
 #include "model_io/safetensors.h"
 
+#ifdef FOLIO_HAVE_CUDA
+#include "cuda/cuda_forward.h"
+#include "cuda/device_state.h"
+#endif
+
 #include <algorithm>
 #include <cstring>
 #include <istream>
@@ -17,9 +22,15 @@
 namespace folio {
 
 struct Sequence::Impl {
+    // On the CPU the whole state. With the CUDA forward pass the layers' state lives in `device`
+    // (whose pos is the sequence's position); `state` then keeps the MTP windows and the position.
     model::SequenceState state;
     std::uint64_t fingerprint = 0;
     const model::ModelConfig* cfg = nullptr;
+#ifdef FOLIO_HAVE_CUDA
+    const model::CudaForward* cuda = nullptr;
+    std::unique_ptr<model::CudaSequenceState> device;
+#endif
 };
 
 struct Model::Impl {
@@ -29,6 +40,9 @@ struct Model::Impl {
     model::ModelWeights weights;
     std::unique_ptr<kernels::ThreadPool> pool;
     std::unique_ptr<model::Forward> forward;
+#ifdef FOLIO_HAVE_CUDA
+    std::unique_ptr<model::CudaForward> cuda; // when running on a GPU (forward is then unused)
+#endif
 };
 
 namespace {
@@ -106,15 +120,54 @@ void costModel(const model::ModelConfig& cfg, const model::ModelWeights& w, Mode
 Sequence::Sequence(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Sequence::~Sequence() = default;
 
+namespace {
+
+#ifdef FOLIO_HAVE_CUDA
+// A CUDA sequence's state in the host layout (the one state_io writes), so that the byte stream is
+// the same whichever device wrote it.
+Status hostCopy(const model::CudaForward& cuda, const model::CudaSequenceState& device, const model::ModelConfig& cfg,
+                const model::SequenceState& mtpFrom, model::SequenceState* host) {
+    *host = model::makeSequenceState(cfg);
+    host->mtp = mtpFrom.mtp;
+    return cuda.download(device, host);
+}
+#endif
+
+} // namespace
+
 std::int64_t Sequence::position() const { return impl_->state.pos; }
 
-Status Sequence::save(std::ostream& out) const { return model::writeState(impl_->state, impl_->fingerprint, out); }
+Status Sequence::save(std::ostream& out) const { return save(out, 0); }
 
 Status Sequence::save(std::ostream& out, std::int64_t basePosition) const {
+#ifdef FOLIO_HAVE_CUDA
+    if (impl_->device) {
+        model::SequenceState host;
+        if (Status st = hostCopy(*impl_->cuda, *impl_->device, *impl_->cfg, impl_->state, &host); !st) return st;
+        return model::writeState(host, impl_->fingerprint, out, basePosition);
+    }
+#endif
     return model::writeState(impl_->state, impl_->fingerprint, out, basePosition);
 }
 
 Status Sequence::restore(std::istream& in) {
+#ifdef FOLIO_HAVE_CUDA
+    if (impl_->device) {
+        // A delta applies to the current state: read against its host copy, then upload into a
+        // fresh device state so that a failure leaves the sequence as it was.
+        model::SequenceState base;
+        if (Status st = hostCopy(*impl_->cuda, *impl_->device, *impl_->cfg, impl_->state, &base); !st) return st;
+        auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &base);
+        if (!st.ok()) return makeError(st.error());
+        auto fresh = impl_->cuda->newState();
+        if (!fresh.ok()) return makeError(fresh.error());
+        if (Status up = impl_->cuda->upload(st.value(), *fresh.value()); !up) return up;
+        impl_->device = std::move(fresh.value());
+        impl_->state.mtp = std::move(st.value().mtp);
+        impl_->state.pos = impl_->device->pos;
+        return {};
+    }
+#endif
     auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &impl_->state);
     if (!st.ok()) return makeError(st.error());
     impl_->state = std::move(st.value());
@@ -141,7 +194,19 @@ Status Sequence::restore(std::span<const char> bytes) {
 }
 
 std::unique_ptr<Sequence> Sequence::clone() const {
-    return std::unique_ptr<Sequence>(new Sequence(std::make_unique<Impl>(*impl_)));
+    auto copy = std::make_unique<Impl>();
+    copy->state = impl_->state;
+    copy->fingerprint = impl_->fingerprint;
+    copy->cfg = impl_->cfg;
+#ifdef FOLIO_HAVE_CUDA
+    copy->cuda = impl_->cuda;
+    if (impl_->device) {
+        auto d = impl_->cuda->clone(*impl_->device);
+        if (!d.ok()) return nullptr; // out of device memory: no copy
+        copy->device = std::move(d.value());
+    }
+#endif
+    return std::unique_ptr<Sequence>(new Sequence(std::move(copy)));
 }
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -163,9 +228,24 @@ Result<std::unique_ptr<Model>> Model::open(const std::string& directory, const M
     std::string note;
     const BackendReport backends = probeBackends();
     const DeviceKind device = chooseDevice(options.device, backends, &note);
-    // The CUDA backend of the forward pass is not in this build yet: run on the CPU and say so.
     impl->pool = std::make_unique<kernels::ThreadPool>(options.threads);
     impl->forward = std::make_unique<model::Forward>(impl->cfg, impl->weights, impl->pool.get());
+    std::string deviceText;
+    if (device == DeviceKind::Cuda) {
+#ifdef FOLIO_HAVE_CUDA
+        auto cuda = model::CudaForward::create(impl->cfg, impl->weights, model::CudaForwardOptions{});
+        if (cuda.ok()) {
+            impl->cuda = std::move(cuda.value());
+            deviceText = "CUDA: " + impl->cuda->description();
+        } else if (options.device == "cuda") {
+            return makeError(directory + ": " + cuda.error()); // asked for the GPU: say why not
+        } else {
+            note = cuda.error() + "; using the CPU"; // "auto": the CPU still runs it
+        }
+#else
+        note = "this build has no CUDA backend; using the CPU";
+#endif
+    }
 
     ModelFacts& f = impl->facts;
     f.directory = directory;
@@ -178,9 +258,12 @@ Result<std::unique_ptr<Model>> Model::open(const std::string& directory, const M
     f.fingerprint = fingerprintOf(*impl->checkpoint, impl->cfg);
     for (const model::TensorView& t : *impl->checkpoint) f.weightBytes += t.nbytes;
     costModel(impl->cfg, impl->weights, &f);
-    f.device = "CPU, " + std::to_string(impl->pool->size()) + " threads";
-    if (device == DeviceKind::Cuda) f.device += " (the CUDA forward pass is not built yet)";
-    else if (!note.empty()) f.device += " (" + note + ")";
+    if (!deviceText.empty()) {
+        f.device = deviceText;
+    } else {
+        f.device = "CPU, " + std::to_string(impl->pool->size()) + " threads";
+        if (!note.empty()) f.device += " (" + note + ")";
+    }
     return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 
@@ -191,6 +274,14 @@ std::unique_ptr<Sequence> Model::newSequence() const {
     s->state = model::makeSequenceState(impl_->cfg);
     s->fingerprint = impl_->facts.fingerprint;
     s->cfg = &impl_->cfg;
+#ifdef FOLIO_HAVE_CUDA
+    if (impl_->cuda) {
+        auto d = impl_->cuda->newState();
+        if (!d.ok()) return nullptr; // out of device memory
+        s->cuda = impl_->cuda.get();
+        s->device = std::move(d.value());
+    }
+#endif
     return std::unique_ptr<Sequence>(new Sequence(std::move(s)));
 }
 
@@ -213,7 +304,20 @@ Status Model::prefill(Sequence& seq, std::span<const std::int32_t> tokens, const
     for (std::int64_t done = 0; done < n;) {
         const std::int64_t len = std::min(chunk, n - done);
         const bool wantLogits = logits && (options.allLogits || done + len == n);
+#ifdef FOLIO_HAVE_CUDA
+        if (seq.impl_->device) {
+            if (seq.impl_->cuda != impl_->cuda.get()) return makeError("this sequence's state is on another model's GPU");
+            Status st = impl_->cuda->run(*seq.impl_->device, tokens.data() + done, len, options.allLogits,
+                                         wantLogits ? &part : nullptr);
+            if (!st) return st;
+            seq.impl_->state.pos = seq.impl_->device->pos;
+        } else {
+            impl_->forward->run(seq.impl_->state, tokens.data() + done, len, options.allLogits,
+                                wantLogits ? &part : nullptr);
+        }
+#else
         impl_->forward->run(seq.impl_->state, tokens.data() + done, len, options.allLogits, wantLogits ? &part : nullptr);
+#endif
         if (wantLogits) {
             if (options.allLogits) logits->insert(logits->end(), part.begin(), part.end());
             else logits->assign(part.begin(), part.begin() + vocab);
@@ -228,6 +332,11 @@ Status Model::decode(Sequence& seq, std::int32_t token, std::vector<float>* logi
     return prefill(seq, std::span<const std::int32_t>(&token, 1), PrefillOptions{}, logits);
 }
 
-std::int64_t Model::tokensProcessed() const { return impl_->forward->tokensProcessed(); }
+std::int64_t Model::tokensProcessed() const {
+#ifdef FOLIO_HAVE_CUDA
+    if (impl_->cuda) return impl_->cuda->tokensProcessed();
+#endif
+    return impl_->forward->tokensProcessed();
+}
 
 } // namespace folio

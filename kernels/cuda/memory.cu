@@ -80,6 +80,78 @@ CudaStatus BlasContext::create(std::size_t workspaceBytes) {
     return {};
 }
 
+PinnedBuffer::~PinnedBuffer() { release(); }
+
+PinnedBuffer& PinnedBuffer::operator=(PinnedBuffer&& o) noexcept {
+    if (this != &o) {
+        release();
+        ptr_ = std::exchange(o.ptr_, nullptr);
+        bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+}
+
+void PinnedBuffer::release() {
+    if (ptr_) (void)cudaFreeHost(ptr_); // freeing cannot be reported from a destructor
+    ptr_ = nullptr;
+    bytes_ = 0;
+}
+
+CudaStatus PinnedBuffer::allocate(std::size_t bytes) {
+    release();
+    if (bytes == 0) return {};
+    void* p = nullptr;
+    FOLIO_CUDA_TRY(cudaHostAlloc(&p, bytes, cudaHostAllocDefault));
+    ptr_ = p;
+    bytes_ = bytes;
+    return {};
+}
+
+Event::~Event() {
+    if (e_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(e_));
+}
+
+Event& Event::operator=(Event&& o) noexcept {
+    if (this != &o) {
+        if (e_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(e_));
+        e_ = std::exchange(o.e_, nullptr);
+    }
+    return *this;
+}
+
+CudaStatus Event::create(bool timing) {
+    cudaEvent_t e = nullptr;
+    FOLIO_CUDA_TRY(cudaEventCreateWithFlags(&e, timing ? cudaEventDefault : cudaEventDisableTiming));
+    if (e_) (void)cudaEventDestroy(static_cast<cudaEvent_t>(e_));
+    e_ = e;
+    return {};
+}
+
+CudaStatus Event::record(void* stream) {
+    FOLIO_CUDA_TRY(cudaEventRecord(static_cast<cudaEvent_t>(e_), toStream(stream)));
+    return {};
+}
+
+CudaStatus Event::waitOn(void* stream) const {
+    FOLIO_CUDA_TRY(cudaStreamWaitEvent(toStream(stream), static_cast<cudaEvent_t>(e_), 0));
+    return {};
+}
+
+CudaStatus Event::synchronize() const {
+    FOLIO_CUDA_TRY(cudaEventSynchronize(static_cast<cudaEvent_t>(e_)));
+    return {};
+}
+
+CudaStatus elapsedMs(const Event& start, const Event& stop, float* ms) {
+    FOLIO_CUDA_TRY(cudaEventElapsedTime(ms, static_cast<cudaEvent_t>(start.get()), static_cast<cudaEvent_t>(stop.get())));
+    return {};
+}
+
+CudaStatus deviceMemory(std::size_t* freeBytes, std::size_t* totalBytes) {
+    FOLIO_CUDA_TRY(cudaMemGetInfo(freeBytes, totalBytes));
+    return {};
+}
+
 CudaStatus copyToDevice(void* dst, const void* src, std::size_t bytes, void* stream) {
     FOLIO_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, toStream(stream)));
     return {};

@@ -83,6 +83,55 @@ private:
     DeviceBuffer workspace_;
 };
 
+// Owns `bytes` of page-locked host memory (cudaHostAlloc): copies from it to the device run
+// asynchronously on a stream and overlap with kernels on another. Move-only.
+class PinnedBuffer {
+public:
+    PinnedBuffer() = default;
+    ~PinnedBuffer();
+    PinnedBuffer(PinnedBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+    PinnedBuffer& operator=(PinnedBuffer&& o) noexcept;
+    PinnedBuffer(const PinnedBuffer&) = delete;
+    PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+
+    CudaStatus allocate(std::size_t bytes);
+    void release();
+    void* data() const { return ptr_; }
+    template <typename T> T* as() const { return static_cast<T*>(ptr_); }
+    std::size_t bytes() const { return bytes_; }
+
+private:
+    void* ptr_ = nullptr;
+    std::size_t bytes_ = 0;
+};
+
+// Owns an event without timing (cudaEventDisableTiming) for ordering work across streams, or a
+// timing event (timing = true) for measuring elapsed device time.
+class Event {
+public:
+    Event() = default;
+    ~Event();
+    Event(Event&& o) noexcept : e_(std::exchange(o.e_, nullptr)) {}
+    Event& operator=(Event&& o) noexcept;
+    Event(const Event&) = delete;
+    Event& operator=(const Event&) = delete;
+    CudaStatus create(bool timing = false);
+    CudaStatus record(void* stream);
+    // Work submitted to `stream` after this call waits until the recorded work has finished.
+    CudaStatus waitOn(void* stream) const;
+    CudaStatus synchronize() const;
+    void* get() const { return e_; }
+
+private:
+    void* e_ = nullptr;
+};
+
+// Milliseconds between two recorded timing events (both complete).
+CudaStatus elapsedMs(const Event& start, const Event& stop, float* ms);
+
+// Free and total memory of the current device (cudaMemGetInfo).
+CudaStatus deviceMemory(std::size_t* freeBytes, std::size_t* totalBytes);
+
 CudaStatus copyToDevice(void* dst, const void* src, std::size_t bytes, void* stream);
 CudaStatus copyToHost(void* dst, const void* src, std::size_t bytes, void* stream);
 CudaStatus copyOnDevice(void* dst, const void* src, std::size_t bytes, void* stream);
