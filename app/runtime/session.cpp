@@ -15,6 +15,7 @@ Session::Session(RuntimeOptions options, QObject* parent)
     worker_ = new QObject;
     worker_->moveToThread(&thread_);
     connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    connect(&thread_, &QThread::finished, this, &Session::stopped);
     thread_.start();
 }
 
@@ -24,6 +25,11 @@ Session::~Session() {
     thread_.wait();
     // The runtime may only be destroyed once the worker has stopped using it.
     runtime_.reset();
+}
+
+void Session::stopAsync() {
+    control_.cancel();
+    thread_.quit();
 }
 
 void Session::post(std::function<void()> job) {

@@ -30,6 +30,10 @@ public:
     explicit Session(RuntimeOptions options, QObject* parent = nullptr);
     ~Session() override; // cancels what runs and joins the worker
 
+    // Cancels what runs and lets the worker end without waiting for it; stopped() follows once it
+    // has, after which destroying the session does not block. For a window switching sessions.
+    void stopAsync();
+
     // A new session over `paths` (saved under `name` unless empty), or a saved one; both load the
     // model if needed, pack, and prefill (restoring the longest cached prefix).
     void create(const QString& name, const QStringList& paths);
@@ -66,6 +70,7 @@ signals:
     void prefillFinished(qint64 tokens, qint64 reused);
     void token(const QString& text);
     void answered(const folio::app::Answer& answer);
+    void stopped();
 
 private:
     void post(std::function<void()> job);

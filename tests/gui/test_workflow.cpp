@@ -80,6 +80,7 @@ private slots:
     void initTestCase();
     void wholeWorkflow();
     void modelDialogRefusesWhatDoesNotFit();
+    void switchingSessionsMidPrefillNeverBlocks();
 
 private:
     QTemporaryDir tmp_;
@@ -321,6 +322,48 @@ void TestWorkflow::modelDialogRefusesWhatDoesNotFit() {
     ModelDialog fourth(remote);
     QVERIFY(fourth.fits());
     QVERIFY2(fourth.planText().contains("gpu-server"), qPrintable(fourth.planText()));
+}
+
+void TestWorkflow::switchingSessionsMidPrefillNeverBlocks() {
+    // A source of about 10,000 demo-model tokens: seconds of prefill at chunk 128.
+    const QString big = tmp_.path() + "/big.md";
+    QByteArray text;
+    for (int i = 0; i < 260; ++i) text += "line " + QByteArray::number(i) + ": alpha beta gamma delta engine prefill\n";
+    QVERIFY(folio::test::writeFile(big, text));
+    WindowOptions o;
+    o.databasePath = tmp_.path() + "/switch.sqlite";
+    o.snapshotDirectory = tmp_.path() + "/switch-snapshots";
+    o.chunk = 128;
+    QString next = "first";
+    o.askText = [&](const QString&, const QString&, const QString&) { return next; };
+    o.pickPaths = [&](bool) { return QStringList{big}; };
+    MainWindow w(o);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    w.newSession();
+    QSignalSpy ready(w.session(), &app::Session::prefillFinished);
+    QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 60000);
+    settle();
+    QSignalSpy progress(w.session(), &app::Session::progress);
+    w.addRepositoryOrFolder();
+    QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 3, 60000);
+    settle();
+    QVERIFY(w.session()->state() == app::Session::State::Prefilling);
+
+    // Switch to a new session while the first one is in the middle of a chunk.
+    StallMeter stalls;
+    stalls.start();
+    next = "second";
+    QElapsedTimer t;
+    t.start();
+    w.newSession();
+    const qint64 switchMs = t.elapsed();
+    QCOMPARE(w.currentSessionName(), QStringLiteral("second"));
+    QSignalSpy secondReady(w.session(), &app::Session::prefillFinished);
+    QTRY_COMPARE_WITH_TIMEOUT(secondReady.count(), 1, 60000);
+    stalls.stop();
+    QVERIFY2(switchMs < 50, qPrintable(QString("switching took %1 ms").arg(switchMs)));
+    QVERIFY2(stalls.worst() < 50, qPrintable(QString("event loop stalled %1 ms").arg(stalls.worst())));
 }
 
 QTEST_MAIN(TestWorkflow)

@@ -340,7 +340,18 @@ void MainWindow::openSession(const QString& name) {
     startSession(name, false);
 }
 
+void MainWindow::retireSession() {
+    if (!session_) return;
+    // The old session's worker may be inside a prefill chunk: cancel it and let it finish on its
+    // own; the window never waits for it.
+    app::Session* old = session_.release();
+    disconnect(old, nullptr, this, nullptr);
+    connect(old, &app::Session::stopped, old, &QObject::deleteLater);
+    old->stopAsync();
+}
+
 void MainWindow::startSession(const QString& name, bool create) {
+    retireSession();
     session_ = std::make_unique<app::Session>(runtimeOptions());
     sessionName_ = name;
     excluded_.clear();
@@ -557,7 +568,7 @@ void MainWindow::deleteSession() {
                                       : QMessageBox::question(this, tr("Delete session"), question) == QMessageBox::Yes;
     if (!yes) return;
     if (sessionName_ == name) {
-        session_.reset();
+        retireSession();
         sessionName_.clear();
         treeModel_->clear();
         chat_->clear();

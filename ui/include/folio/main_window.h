@@ -80,6 +80,7 @@ private:
     void buildMenus();
     void restoreWindowState();
     void startSession(const QString& name, bool create);
+    void retireSession();
     void showError(const QString& message);
     void showPacked();
     void openCitation(const ingest::Citation& citation);
