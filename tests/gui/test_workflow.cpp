@@ -13,6 +13,10 @@
 #include "source_viewer.h"
 
 #include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QMimeData>
 #include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -345,7 +349,14 @@ void TestWorkflow::switchingSessionsMidPrefillNeverBlocks() {
     QTRY_COMPARE_WITH_TIMEOUT(ready.count(), 1, 60000);
     settle();
     QSignalSpy progress(w.session(), &app::Session::progress);
-    w.addRepositoryOrFolder();
+    // The source arrives by drag and drop onto the window.
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(big)});
+    QDragEnterEvent enter(QPoint(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&w, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(&w, &drop);
     QTRY_VERIFY_WITH_TIMEOUT(progress.count() >= 3, 60000);
     settle();
     QVERIFY(w.session()->state() == app::Session::State::Prefilling);
