@@ -87,16 +87,11 @@ Result<std::int64_t> ChatServer::prefillPrompt(const std::vector<std::int32_t>& 
         live_ = model_->newSequence();
         liveTokens_.clear();
         const std::size_t aligned = systemEnd / std::size_t(kSnapshotAlign) * std::size_t(kSnapshotAlign);
-        if (const auto hit = cache_->longest(fingerprint, std::span(ids.data(), aligned))) {
-            bool ok = true;
-            for (const QByteArray& part : hit->chain)
-                ok = ok && live_->restore(std::span(part.constData(), std::size_t(part.size()))).ok();
-            if (ok) {
-                reused = hit->tokens;
-                liveTokens_.assign(ids.begin(), ids.begin() + reused);
-            } else {
-                live_ = model_->newSequence();
-            }
+        if (const std::int64_t restored = cache_->restoreLongest(fingerprint, std::span(ids.data(), aligned), *live_)) {
+            reused = restored;
+            liveTokens_.assign(ids.begin(), ids.begin() + reused);
+        } else {
+            live_ = model_->newSequence();
         }
         cache_->takeProblems();
         // The system part up to its last 128-token boundary, snapshotted (a delta from what was

@@ -10,7 +10,11 @@
 #include <QSaveFile>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstring>
+#include <istream>
+#include <mutex>
+#include <thread>
 
 namespace folio::app {
 
@@ -34,6 +38,75 @@ void touch(const QString& path) {
     QFile f(path);
     if (f.open(QIODevice::ReadWrite)) f.setFileTime(QDateTime::currentDateTimeUtc(), QFileDevice::FileModificationTime);
 }
+
+// Why a snapshot header does not belong to this prefix, or an empty string.
+QString headerProblem(const QByteArray& head, std::uint64_t fingerprint, std::int64_t tokens, std::uint64_t hash,
+                      qint64 fileSize) {
+    if (std::memcmp(head.constData(), kMagic, 8) != 0) return QStringLiteral("not a snapshot (bad magic)");
+    if (readAt<std::uint32_t>(head, 8) != kSnapshotFormatVersion)
+        return QStringLiteral("format version %1").arg(readAt<std::uint32_t>(head, 8));
+    if (readAt<std::uint64_t>(head, 12) != fingerprint) return QStringLiteral("made by another model");
+    if (readAt<std::int64_t>(head, 20) != tokens || readAt<std::uint64_t>(head, 28) != hash)
+        return QStringLiteral("header names other tokens");
+    if (readAt<std::int64_t>(head, 36) < 0 || readAt<std::int64_t>(head, 36) >= tokens)
+        return QStringLiteral("names an impossible base");
+    if (qint64(readAt<std::uint64_t>(head, 52)) != fileSize - kHeaderBytes - 8) return QStringLiteral("truncated");
+    return {};
+}
+
+// An input stream over a buffer that another thread fills piece by piece: the reader side waits
+// for each piece, and checksums it (chained, in order) before handing it out.
+class PieceStream : public std::streambuf {
+public:
+    PieceStream(char* data, qint64 size, std::uint64_t seed) : data_(data), size_(size), sum_(seed) {}
+    // Called by the filling thread.
+    void filled(qint64 upTo, bool failed) {
+        {
+            std::lock_guard lock(mutex_);
+            ready_ = upTo;
+            failed_ = failed;
+        }
+        wake_.notify_one();
+    }
+    // Checksums whatever the parser did not consume, up to the end; false if the filler failed.
+    bool finish() {
+        while (verified_ < size_)
+            if (!advance()) return false;
+        return true;
+    }
+    std::uint64_t sum() const { return sum_; }
+
+protected:
+    int_type underflow() override {
+        if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+        if (verified_ >= size_ || !advance()) return traits_type::eof();
+        return traits_type::to_int_type(*gptr());
+    }
+
+private:
+    // Waits for the next piece, checksums it and makes it readable.
+    bool advance() {
+        const qint64 end = std::min(size_, verified_ + kChecksumPiece);
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [&] { return ready_ >= end || failed_; });
+            if (ready_ < end) return false;
+        }
+        sum_ = checksum64(data_ + verified_, std::size_t(end - verified_), sum_);
+        setg(data_ + verified_, data_ + verified_, data_ + end);
+        verified_ = end;
+        return true;
+    }
+
+    char* data_;
+    qint64 size_;
+    qint64 verified_ = 0;
+    std::uint64_t sum_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    qint64 ready_ = 0;
+    bool failed_ = false;
+};
 
 } // namespace
 
@@ -144,18 +217,7 @@ std::optional<PrefixCache::Entry> PrefixCache::readFile(const QString& path, std
         why = f.errorString();
     } else if (f.size() < kHeaderBytes + 8 || !readFully(head.data(), kHeaderBytes)) {
         why = QStringLiteral("truncated");
-    } else if (std::memcmp(head.constData(), kMagic, 8) != 0) {
-        why = QStringLiteral("not a snapshot (bad magic)");
-    } else if (readAt<std::uint32_t>(head, 8) != kSnapshotFormatVersion) {
-        why = QStringLiteral("format version %1").arg(readAt<std::uint32_t>(head, 8));
-    } else if (readAt<std::uint64_t>(head, 12) != fingerprint) {
-        why = QStringLiteral("made by another model");
-    } else if (readAt<std::int64_t>(head, 20) != tokens || readAt<std::uint64_t>(head, 28) != hash) {
-        why = QStringLiteral("header names other tokens");
-    } else if (readAt<std::int64_t>(head, 36) < 0 || readAt<std::int64_t>(head, 36) >= tokens) {
-        why = QStringLiteral("names an impossible base");
-    } else if (qint64(readAt<std::uint64_t>(head, 52)) != f.size() - kHeaderBytes - 8) {
-        why = QStringLiteral("truncated");
+    } else if (why = headerProblem(head, fingerprint, tokens, hash, f.size()); !why.isEmpty()) {
     } else {
         // The payload straight into its own buffer, piece by piece, each piece checksummed while
         // the kernel's read-ahead fetches the next: verification overlaps the disk.
@@ -179,6 +241,128 @@ std::optional<PrefixCache::Entry> PrefixCache::readFile(const QString& path, std
     }
     touch(path);
     return Entry{fingerprint, hash, tokens, std::move(payload), readAt<std::int64_t>(head, 36), readAt<std::uint64_t>(head, 44)};
+}
+
+std::optional<PrefixCache::Entry> PrefixCache::readHeader(const QString& path, std::uint64_t fingerprint,
+                                                         std::int64_t tokens, std::uint64_t hash, qint64* payloadBytes) {
+    QFile f(path);
+    if (!f.exists()) return std::nullopt;
+    QString why;
+    QByteArray head;
+    if (!f.open(QIODevice::ReadOnly)) why = f.errorString();
+    else if (f.size() < kHeaderBytes + 8 || (head = f.read(kHeaderBytes)).size() != kHeaderBytes) why = QStringLiteral("truncated");
+    else why = headerProblem(head, fingerprint, tokens, hash, f.size());
+    if (!why.isEmpty()) {
+        problems_ << QStringLiteral("snapshot %1 is unusable (%2); deleted, the prefix will be recomputed").arg(path, why);
+        f.close();
+        QFile::remove(path);
+        return std::nullopt;
+    }
+    *payloadBytes = f.size() - kHeaderBytes - 8;
+    return Entry{fingerprint, hash, tokens, {}, readAt<std::int64_t>(head, 36), readAt<std::uint64_t>(head, 44)};
+}
+
+bool PrefixCache::streamRestore(const QString& path, qint64 payloadBytes, Sequence& seq, QByteArray* payload) {
+    QFile f(path);
+    QString why;
+    if (!f.open(QIODevice::ReadOnly)) {
+        why = f.errorString();
+    } else {
+        QByteArray head = f.read(kHeaderBytes);
+        *payload = QByteArray(payloadBytes, Qt::Uninitialized);
+        PieceStream stream(payload->data(), payloadBytes, checksum64(head.constData(), std::size_t(head.size())));
+        std::uint64_t stored = 0;
+        bool readOk = true;
+        // The reader: the payload in pieces, then the stored checksum.
+        std::thread reader([&] {
+            qint64 got = 0;
+            while (got < payloadBytes) {
+                const qint64 r = f.read(payload->data() + got, std::min<qint64>(kChecksumPiece, payloadBytes - got));
+                if (r <= 0) break;
+                got += r;
+                if (got == payloadBytes || got % kChecksumPiece == 0) stream.filled(got, false);
+            }
+            readOk = got == payloadBytes && f.read(reinterpret_cast<char*>(&stored), 8) == 8;
+            stream.filled(got, !readOk);
+        });
+        std::istream in(&stream);
+        const Status restored = seq.restore(in);
+        const bool verified = stream.finish();
+        reader.join();
+        if (!readOk || !verified) why = QStringLiteral("truncated");
+        else if (stream.sum() != stored) why = QStringLiteral("checksum mismatch");
+        else if (!restored.ok()) why = QString::fromStdString(restored.error());
+    }
+    f.close();
+    if (!why.isEmpty()) {
+        problems_ << QStringLiteral("snapshot %1 is unusable (%2); deleted, the prefix will be recomputed").arg(path, why);
+        QFile::remove(path);
+        return false;
+    }
+    touch(path);
+    return true;
+}
+
+std::int64_t PrefixCache::restoreLongest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens, Sequence& seq,
+                                         bool* fromDisk) {
+    const std::vector<std::uint64_t> hashes = prefixHashes(fingerprint, tokens);
+    for (std::size_t b = hashes.size(); b-- > 0;) {
+        // The chain, newest first: each link from memory (bytes) or disk (checked header only).
+        struct Link {
+            Entry entry;
+            bool onDisk = false;
+            qint64 payloadBytes = 0;
+        };
+        std::vector<Link> chain;
+        std::int64_t len = std::int64_t(b + 1) * kSnapshotAlign;
+        std::uint64_t hash = hashes[b];
+        bool complete = true;
+        while (true) {
+            std::optional<Link> link;
+            for (auto it = memory_.begin(); it != memory_.end() && !link; ++it)
+                if (it->fingerprint == fingerprint && it->hash == hash && it->tokens == len) {
+                    memory_.splice(memory_.begin(), memory_, it);
+                    link = Link{memory_.front(), false, 0};
+                }
+            if (!link && !options_.directory.isEmpty()) {
+                qint64 bytes = 0;
+                if (auto e = readHeader(filePath(fingerprint, hash), fingerprint, len, hash, &bytes)) link = Link{*e, true, bytes};
+            }
+            if (!link) {
+                complete = false;
+                break;
+            }
+            chain.push_back(*link);
+            const std::int64_t baseLen = link->entry.baseTokens;
+            if (baseLen == 0) break;
+            if (link->entry.baseHash != hashes[std::size_t(baseLen / kSnapshotAlign) - 1]) {
+                complete = false;
+                break;
+            }
+            len = baseLen;
+            hash = link->entry.baseHash;
+        }
+        if (!complete) continue;
+        bool ok = true;
+        for (auto it = chain.rbegin(); it != chain.rend() && ok; ++it) {
+            if (!it->onDisk) {
+                ok = seq.restore(std::span(it->entry.state.constData(), std::size_t(it->entry.state.size()))).ok();
+                if (!options_.directory.isEmpty()) touch(filePath(fingerprint, it->entry.hash));
+                continue;
+            }
+            QByteArray payload;
+            ok = streamRestore(filePath(fingerprint, it->entry.hash), it->payloadBytes, seq, &payload);
+            if (!ok) break;
+            if (fromDisk) *fromDisk = true;
+            it->entry.state = std::move(payload);
+            memory_.push_front(it->entry);
+            memoryBytes_ += it->entry.state.size();
+            evictMemory();
+        }
+        if (ok) return std::int64_t(b + 1) * kSnapshotAlign;
+        return 0; // part of a chain restored: the caller's sequence is no longer fresh
+    }
+    return 0;
 }
 
 std::optional<PrefixCache::Entry> PrefixCache::find(std::uint64_t fingerprint, std::uint64_t hash, std::int64_t tokens,

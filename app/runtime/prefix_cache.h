@@ -17,6 +17,8 @@
 // real name. Without a usable directory (read-only, full disk) the memory tier still works.
 #pragma once
 
+#include "folio/engine.h"
+
 #include <QByteArray>
 #include <QString>
 #include <QStringList>
@@ -65,6 +67,13 @@ public:
     // The longest cached prefix of `tokens` for this model, memory first, then disk.
     std::optional<SnapshotHit> longest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens);
 
+    // The same, restored straight into `seq` (a fresh sequence): a snapshot on disk is read by a
+    // second thread piece by piece while this one verifies and parses the piece before, so reading
+    // and restoring overlap. Returns the tokens restored (0: a miss; `seq` is then unchanged only
+    // if nothing was restored, so pass a fresh one). *fromDisk says whether a file was read.
+    std::int64_t restoreLongest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens, Sequence& seq,
+                                bool* fromDisk = nullptr);
+
     // Drops the snapshot of exactly this prefix from both tiers (a checkpoint superseded by a later
     // one of the same prefill).
     void remove(std::uint64_t fingerprint, std::span<const std::int32_t> prefix);
@@ -87,6 +96,12 @@ private:
     };
     QString filePath(std::uint64_t fingerprint, std::uint64_t hash) const;
     std::optional<Entry> readFile(const QString& path, std::uint64_t fingerprint, std::int64_t tokens, std::uint64_t hash);
+    // A file's header only (its base), checked like readFile checks it; the payload stays on disk.
+    std::optional<Entry> readHeader(const QString& path, std::uint64_t fingerprint, std::int64_t tokens, std::uint64_t hash,
+                                    qint64* payloadBytes);
+    // Reads the payload of a checked file while restoring it into `seq`; false (file deleted and
+    // reported) when it does not verify or restore. On success *payload holds the bytes.
+    bool streamRestore(const QString& path, qint64 payloadBytes, Sequence& seq, QByteArray* payload);
     // The entry for exactly this prefix, memory first, then disk (read into memory).
     std::optional<Entry> find(std::uint64_t fingerprint, std::uint64_t hash, std::int64_t tokens, bool* fromDisk);
     bool writeFile(const Entry& e, QString* error);

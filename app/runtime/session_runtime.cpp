@@ -478,17 +478,12 @@ Status SessionRuntime::prefillContext(const ProgressFn& progress, PrefillControl
         seqTokens_.clear();
         lastTurnOpen_ = false;
         counters_.reusedTokens = 0;
-        if (const auto hit = cache_->longest(fingerprint, std::span(prompt_.data(), aligned))) {
-            bool restored = true;
-            for (const QByteArray& part : hit->chain)
-                restored = restored && seq_->restore(std::span(part.constData(), std::size_t(part.size()))).ok();
-            if (restored) {
-                seqTokens_.assign(prompt_.begin(), prompt_.begin() + hit->tokens);
-                counters_.reusedTokens = hit->tokens;
-            } else {
-                warnings_.push_back("a cached state did not restore; prefilling from the start");
-                seq_ = model_->newSequence();
-            }
+        // Reading a snapshot from disk and restoring it overlap (prefix_cache.h).
+        if (const std::int64_t restored = cache_->restoreLongest(fingerprint, std::span(prompt_.data(), aligned), *seq_)) {
+            seqTokens_.assign(prompt_.begin(), prompt_.begin() + restored);
+            counters_.reusedTokens = restored;
+        } else {
+            seq_ = model_->newSequence(); // a chain that failed part way may have left a partial state
         }
     }
     prefillStart_ = now();

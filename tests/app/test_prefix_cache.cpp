@@ -257,6 +257,37 @@ void TestPrefixCache::restoredPrefixContinuesExactly() {
     const std::size_t V = std::size_t(tiny.cfg.vocabSize);
     for (std::size_t i = 0; i < rest.size(); ++i)
         if (rest[i] != fresh[512 * V + i]) QFAIL(qPrintable(QString("position %1 differs after restore").arg(512 + i / V)));
+
+    // The overlapped path (read on one thread, verified and restored on this one) gives the same
+    // state...
+    {
+        PrefixCache streaming({dir.path(), 1 << 30, 1 << 30});
+        auto s2 = model.newSequence();
+        bool fromDisk = false;
+        QCOMPARE(streaming.restoreLongest(model.facts().fingerprint, t, *s2, &fromDisk), qint64(512));
+        QVERIFY(fromDisk);
+        std::vector<float> rest2;
+        QVERIFY(model.prefill(*s2, std::span(t.data() + 512, 188), all, &rest2).ok());
+        QVERIFY(rest2 == rest);
+    }
+    // ...and refuses a file damaged in the middle of its payload: reported, deleted, a miss.
+    const QString file = QDir(dir.path()).entryInfoList({"*.fsnap"}, QDir::Files).front().filePath();
+    {
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        f.seek(f.size() / 2);
+        char c = 0;
+        f.getChar(&c);
+        f.seek(f.size() / 2);
+        f.putChar(char(c ^ 0x10));
+    }
+    PrefixCache damaged({dir.path(), 1 << 30, 1 << 30});
+    auto s3 = model.newSequence();
+    QCOMPARE(damaged.restoreLongest(model.facts().fingerprint, t, *s3), qint64(0));
+    const QStringList problems = damaged.takeProblems();
+    QCOMPARE(problems.size(), 1);
+    QVERIFY2(problems.front().contains("unusable"), qPrintable(problems.front()));
+    QVERIFY(!QFile::exists(file));
 }
 
 QTEST_GUILESS_MAIN(TestPrefixCache)
