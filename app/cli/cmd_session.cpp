@@ -29,14 +29,14 @@ int run(const std::vector<std::string>& argv) {
     if (verb == "list") {
         for (const SessionInfo& s : store.sessions()) {
             const auto sources = store.sources(s.id);
-            const auto messages = store.messages(s.id);
+            const SessionStore::Activity activity = store.activity(s.id);
             if (args.has("json"))
                 JsonLine().add("name", s.name).add("sources", std::int64_t(sources.size()))
-                    .add("messages", std::int64_t(messages.size())).add("context_size", s.contextSize)
+                    .add("messages", activity.messages).add("context_size", s.contextSize)
                     .add("created_at", s.createdAt).print();
             else
-                std::printf("%-24s %3zu sources %4zu messages  %s\n", s.name.c_str(), sources.size(), messages.size(),
-                            s.createdAt.c_str());
+                std::printf("%-24s %3zu sources %4lld messages  %s\n", s.name.c_str(), sources.size(),
+                            static_cast<long long>(activity.messages), s.createdAt.c_str());
         }
         return ExitOk;
     }

@@ -303,124 +303,86 @@ bool PrefixCache::streamRestore(const QString& path, qint64 payloadBytes, Sequen
     return true;
 }
 
+std::optional<PrefixCache::Link> PrefixCache::link(std::uint64_t fingerprint, std::uint64_t hash, std::int64_t tokens,
+                                                   bool payload) {
+    for (auto it = memory_.begin(); it != memory_.end(); ++it)
+        if (it->fingerprint == fingerprint && it->hash == hash && it->tokens == tokens) {
+            memory_.splice(memory_.begin(), memory_, it);
+            if (!options_.directory.isEmpty()) touch(filePath(fingerprint, hash));
+            return Link{memory_.front(), false, 0};
+        }
+    if (options_.directory.isEmpty()) return std::nullopt;
+    if (!payload) {
+        qint64 bytes = 0;
+        auto e = readHeader(filePath(fingerprint, hash), fingerprint, tokens, hash, &bytes);
+        if (!e) return std::nullopt;
+        return Link{*e, true, bytes};
+    }
+    auto e = readFile(filePath(fingerprint, hash), fingerprint, tokens, hash);
+    if (!e) return std::nullopt;
+    // Shared, not copied: QByteArray is implicitly shared.
+    memory_.push_front(*e);
+    memoryBytes_ += e->state.size();
+    evictMemory();
+    return Link{*e, true, e->state.size()};
+}
+
+std::optional<std::vector<PrefixCache::Link>> PrefixCache::chainAt(std::uint64_t fingerprint,
+                                                                   const std::vector<std::uint64_t>& hashes,
+                                                                   std::size_t block, bool payloads) {
+    std::vector<Link> chain;
+    std::int64_t len = std::int64_t(block + 1) * kSnapshotAlign;
+    std::uint64_t hash = hashes[block];
+    // Down to the full state; a missing link makes this length a miss.
+    while (true) {
+        auto l = link(fingerprint, hash, len, payloads);
+        if (!l) return std::nullopt;
+        chain.push_back(*l);
+        const std::int64_t baseLen = l->entry.baseTokens;
+        if (baseLen == 0) return chain;
+        if (l->entry.baseHash != hashes[std::size_t(baseLen / kSnapshotAlign) - 1]) return std::nullopt;
+        len = baseLen;
+        hash = l->entry.baseHash;
+    }
+}
+
 std::int64_t PrefixCache::restoreLongest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens, Sequence& seq,
                                          bool* fromDisk) {
     const std::vector<std::uint64_t> hashes = prefixHashes(fingerprint, tokens);
     for (std::size_t b = hashes.size(); b-- > 0;) {
-        // The chain, newest first: each link from memory (bytes) or disk (checked header only).
-        struct Link {
-            Entry entry;
-            bool onDisk = false;
-            qint64 payloadBytes = 0;
-        };
-        std::vector<Link> chain;
-        std::int64_t len = std::int64_t(b + 1) * kSnapshotAlign;
-        std::uint64_t hash = hashes[b];
-        bool complete = true;
-        while (true) {
-            std::optional<Link> link;
-            for (auto it = memory_.begin(); it != memory_.end() && !link; ++it)
-                if (it->fingerprint == fingerprint && it->hash == hash && it->tokens == len) {
-                    memory_.splice(memory_.begin(), memory_, it);
-                    link = Link{memory_.front(), false, 0};
-                }
-            if (!link && !options_.directory.isEmpty()) {
-                qint64 bytes = 0;
-                if (auto e = readHeader(filePath(fingerprint, hash), fingerprint, len, hash, &bytes)) link = Link{*e, true, bytes};
-            }
-            if (!link) {
-                complete = false;
-                break;
-            }
-            chain.push_back(*link);
-            const std::int64_t baseLen = link->entry.baseTokens;
-            if (baseLen == 0) break;
-            if (link->entry.baseHash != hashes[std::size_t(baseLen / kSnapshotAlign) - 1]) {
-                complete = false;
-                break;
-            }
-            len = baseLen;
-            hash = link->entry.baseHash;
-        }
-        if (!complete) continue;
-        bool ok = true;
-        for (auto it = chain.rbegin(); it != chain.rend() && ok; ++it) {
+        auto chain = chainAt(fingerprint, hashes, b, false);
+        if (!chain) continue;
+        // Full state first; a link on disk is read while it is restored.
+        for (auto it = chain->rbegin(); it != chain->rend(); ++it) {
             if (!it->onDisk) {
-                ok = seq.restore(std::span(it->entry.state.constData(), std::size_t(it->entry.state.size()))).ok();
-                if (!options_.directory.isEmpty()) touch(filePath(fingerprint, it->entry.hash));
+                if (!seq.restore(std::span(it->entry.state.constData(), std::size_t(it->entry.state.size()))).ok()) return 0;
                 continue;
             }
             QByteArray payload;
-            ok = streamRestore(filePath(fingerprint, it->entry.hash), it->payloadBytes, seq, &payload);
-            if (!ok) break;
+            // A failure part way leaves a partial state: the caller discards the sequence.
+            if (!streamRestore(filePath(fingerprint, it->entry.hash), it->payloadBytes, seq, &payload)) return 0;
             if (fromDisk) *fromDisk = true;
             it->entry.state = std::move(payload);
             memory_.push_front(it->entry);
             memoryBytes_ += it->entry.state.size();
             evictMemory();
         }
-        if (ok) return std::int64_t(b + 1) * kSnapshotAlign;
-        return 0; // part of a chain restored: the caller's sequence is no longer fresh
+        return std::int64_t(b + 1) * kSnapshotAlign;
     }
     return 0;
-}
-
-std::optional<PrefixCache::Entry> PrefixCache::find(std::uint64_t fingerprint, std::uint64_t hash, std::int64_t tokens,
-                                                    bool* fromDisk) {
-    for (auto it = memory_.begin(); it != memory_.end(); ++it)
-        if (it->fingerprint == fingerprint && it->hash == hash && it->tokens == tokens) {
-            memory_.splice(memory_.begin(), memory_, it);
-            if (!options_.directory.isEmpty()) touch(filePath(fingerprint, hash));
-            return memory_.front();
-        }
-    if (options_.directory.isEmpty()) return std::nullopt;
-    auto e = readFile(filePath(fingerprint, hash), fingerprint, tokens, hash);
-    if (!e) return std::nullopt;
-    *fromDisk = true;
-    // Shared, not copied: QByteArray is implicitly shared.
-    memory_.push_front(*e);
-    memoryBytes_ += e->state.size();
-    evictMemory();
-    return e;
-}
-
-void PrefixCache::remove(std::uint64_t fingerprint, std::span<const std::int32_t> prefix) {
-    if (prefix.empty() || std::int64_t(prefix.size()) % kSnapshotAlign != 0) return;
-    const std::uint64_t hash = prefixHashes(fingerprint, prefix).back();
-    memory_.remove_if([&](const Entry& m) {
-        if (m.fingerprint != fingerprint || m.hash != hash) return false;
-        memoryBytes_ -= m.state.size();
-        return true;
-    });
-    if (!options_.directory.isEmpty()) QFile::remove(filePath(fingerprint, hash));
 }
 
 std::optional<SnapshotHit> PrefixCache::longest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens) {
     const std::vector<std::uint64_t> hashes = prefixHashes(fingerprint, tokens);
     for (std::size_t b = hashes.size(); b-- > 0;) {
-        const std::int64_t len = std::int64_t(b + 1) * kSnapshotAlign;
+        auto chain = chainAt(fingerprint, hashes, b, true);
+        if (!chain) continue;
         SnapshotHit hit;
-        hit.tokens = len;
-        auto e = find(fingerprint, hashes[b], len, &hit.fromDisk);
-        if (!e) continue;
-        // Follow the chain down to its full state; a missing link makes this length a miss.
-        std::vector<QByteArray> chain{e->state};
-        bool complete = true;
-        while (e->baseTokens > 0) {
-            const std::int64_t baseLen = e->baseTokens;
-            if (e->baseHash != hashes[std::size_t(baseLen / kSnapshotAlign) - 1]) {
-                complete = false;
-                break;
-            }
-            e = find(fingerprint, e->baseHash, baseLen, &hit.fromDisk);
-            if (!e) {
-                complete = false;
-                break;
-            }
-            chain.push_back(e->state);
+        hit.tokens = std::int64_t(b + 1) * kSnapshotAlign;
+        for (auto it = chain->rbegin(); it != chain->rend(); ++it) {
+            hit.chain.push_back(it->entry.state);
+            hit.fromDisk = hit.fromDisk || it->onDisk;
         }
-        if (!complete) continue;
-        hit.chain.assign(chain.rbegin(), chain.rend());
         return hit;
     }
     return std::nullopt;

@@ -74,10 +74,6 @@ public:
     std::int64_t restoreLongest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens, Sequence& seq,
                                 bool* fromDisk = nullptr);
 
-    // Drops the snapshot of exactly this prefix from both tiers (a checkpoint superseded by a later
-    // one of the same prefill).
-    void remove(std::uint64_t fingerprint, std::span<const std::int32_t> prefix);
-
     // Problems met since the last call (corrupt files deleted, unwritable directory...).
     QStringList takeProblems();
 
@@ -102,8 +98,18 @@ private:
     // Reads the payload of a checked file while restoring it into `seq`; false (file deleted and
     // reported) when it does not verify or restore. On success *payload holds the bytes.
     bool streamRestore(const QString& path, qint64 payloadBytes, Sequence& seq, QByteArray* payload);
-    // The entry for exactly this prefix, memory first, then disk (read into memory).
-    std::optional<Entry> find(std::uint64_t fingerprint, std::uint64_t hash, std::int64_t tokens, bool* fromDisk);
+    struct Link {
+        Entry entry;
+        bool onDisk = false;     // found on disk (not in the memory tier)
+        qint64 payloadBytes = 0; // its payload's size
+    };
+    // The snapshot of exactly this prefix, memory first, then disk: read whole into the memory tier
+    // (payload), or only its checked header (to be streamed by streamRestore).
+    std::optional<Link> link(std::uint64_t fingerprint, std::uint64_t hash, std::int64_t tokens, bool payload);
+    // The chain ending at prefix block `block`, newest first down to its full state; nullopt when a
+    // link is missing.
+    std::optional<std::vector<Link>> chainAt(std::uint64_t fingerprint, const std::vector<std::uint64_t>& hashes,
+                                             std::size_t block, bool payloads);
     bool writeFile(const Entry& e, QString* error);
     void evictMemory();
     void evictDisk();

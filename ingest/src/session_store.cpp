@@ -207,6 +207,16 @@ bool SessionStore::removeSession(std::int64_t sessionId) {
     return st.run() && sqlite3_changes(db_) > 0;
 }
 
+SessionStore::Activity SessionStore::activity(std::int64_t sessionId) const {
+    Activity a;
+    if (!db_) return a;
+    Statement st(db_, "SELECT COUNT(m.id), COALESCE(MAX(m.created_at), s.created_at) FROM sessions s "
+                      "LEFT JOIN messages m ON m.session_id = s.id WHERE s.id = ?");
+    st.bind(1, sessionId);
+    if (st.step()) a = {st.i64(0), st.text(1)};
+    return a;
+}
+
 bool SessionStore::setExclusions(std::int64_t sessionId, const std::vector<std::string>& prefixes) {
     if (!db_) return false;
     return transaction([&] {

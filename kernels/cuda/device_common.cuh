@@ -113,4 +113,23 @@ template <typename T> __device__ T blockSum(T v, T* scratch) {
 
 __device__ __forceinline__ float sigmoidf(float x) { return __fdiv_rn(1.0f, __fadd_rn(1.0f, expf(-x))); }
 
+// One K tile of a 4 x 4 register-blocked product from shared memory: acc[i][j] += xs[k][ty*4+i] *
+// ws[k][tx*4+j] for k in [0, KT), one FMA chain per output in k order. Shared by the tiled GEMMs.
+template <int KT, int XW, int WW>
+__device__ __forceinline__ void tileFma4x4(const float (&xs)[KT][XW], const float (&ws)[KT][WW], int ty, int tx,
+                                           float (&acc)[4][4]) {
+#pragma unroll
+    for (int k = 0; k < KT; ++k) {
+        float a[4], b[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) a[i] = xs[k][ty * 4 + i];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) b[j] = ws[k][tx * 4 + j];
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+}
+
 } // namespace folio::kernels::cuda::detail

@@ -74,18 +74,7 @@ __global__ void __launch_bounds__(256) gemmF32Bf16Kernel(const float* __restrict
             }
         }
         __syncthreads();
-#pragma unroll
-        for (int k = 0; k < kBK; ++k) {
-            float a[4], b[4];
-#pragma unroll
-            for (int i = 0; i < 4; ++i) a[i] = xs[k][ty * 4 + i];
-#pragma unroll
-            for (int j = 0; j < 4; ++j) b[j] = ws[k][tx * 4 + j];
-#pragma unroll
-            for (int i = 0; i < 4; ++i)
-#pragma unroll
-                for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
-        }
+        detail::tileFma4x4(xs, ws, ty, tx, acc);
         __syncthreads();
     }
 #pragma unroll

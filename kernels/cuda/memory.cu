@@ -10,32 +10,19 @@ namespace folio::kernels::cuda {
 
 using detail::toStream;
 
-DeviceBuffer::~DeviceBuffer() { release(); }
-
-DeviceBuffer& DeviceBuffer::operator=(DeviceBuffer&& o) noexcept {
-    if (this != &o) {
-        release();
-        ptr_ = std::exchange(o.ptr_, nullptr);
-        bytes_ = std::exchange(o.bytes_, 0);
-    }
-    return *this;
-}
-
-void DeviceBuffer::release() {
-    if (ptr_) (void)cudaFree(ptr_); // freeing cannot be reported from a destructor
-    ptr_ = nullptr;
-    bytes_ = 0;
-}
-
-CudaStatus DeviceBuffer::allocate(std::size_t bytes) {
-    release();
-    if (bytes == 0) return {};
-    void* p = nullptr;
-    FOLIO_CUDA_TRY(cudaMalloc(&p, bytes));
-    ptr_ = p;
-    bytes_ = bytes;
+CudaStatus DeviceMemory::allocate(void** p, std::size_t bytes) {
+    FOLIO_CUDA_TRY(cudaMalloc(p, bytes));
     return {};
 }
+
+void DeviceMemory::free(void* p) { (void)cudaFree(p); }
+
+CudaStatus PinnedMemory::allocate(void** p, std::size_t bytes) {
+    FOLIO_CUDA_TRY(cudaHostAlloc(p, bytes, cudaHostAllocDefault));
+    return {};
+}
+
+void PinnedMemory::free(void* p) { (void)cudaFreeHost(p); }
 
 Stream::~Stream() {
     if (s_) (void)cudaStreamDestroy(toStream(s_));
@@ -77,33 +64,6 @@ CudaStatus BlasContext::create(std::size_t workspaceBytes) {
         CudaStatus st = workspace_.allocate(workspaceBytes);
         if (!st) return st;
     }
-    return {};
-}
-
-PinnedBuffer::~PinnedBuffer() { release(); }
-
-PinnedBuffer& PinnedBuffer::operator=(PinnedBuffer&& o) noexcept {
-    if (this != &o) {
-        release();
-        ptr_ = std::exchange(o.ptr_, nullptr);
-        bytes_ = std::exchange(o.bytes_, 0);
-    }
-    return *this;
-}
-
-void PinnedBuffer::release() {
-    if (ptr_) (void)cudaFreeHost(ptr_); // freeing cannot be reported from a destructor
-    ptr_ = nullptr;
-    bytes_ = 0;
-}
-
-CudaStatus PinnedBuffer::allocate(std::size_t bytes) {
-    release();
-    if (bytes == 0) return {};
-    void* p = nullptr;
-    FOLIO_CUDA_TRY(cudaHostAlloc(&p, bytes, cudaHostAllocDefault));
-    ptr_ = p;
-    bytes_ = bytes;
     return {};
 }
 

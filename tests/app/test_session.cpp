@@ -3,6 +3,7 @@
 // usable disk tier.
 #include "../ingest/ingest_test_support.h"
 #include "runtime/session.h"
+#include "test_support.h"
 #include "runtime/session_runtime.h"
 
 #include <QSignalSpy>
@@ -19,18 +20,6 @@ using namespace folio::app;
 namespace {
 
 // A source of about `lines` x 40 demo-model tokens.
-QString writeNotes(const QString& dir, int lines) {
-    QFile f(dir + "/notes.md");
-    if (!f.open(QIODevice::WriteOnly)) return {};
-    const char* words[] = {"alpha", "beta", "gamma", "delta", "engine", "prefill", "cache", "window"};
-    for (int i = 0; i < lines; ++i) {
-        QByteArray line = "line " + QByteArray::number(i) + ":";
-        for (int w = 0; w < 10; ++w) line += QByteArray(" ") + words[(i * 7 + w * 3) % 8];
-        f.write(line + "\n");
-    }
-    return f.fileName();
-}
-
 RuntimeOptions demoOptions(const QString& scratch) {
     RuntimeOptions o;
     o.demo = true;
@@ -59,7 +48,7 @@ private slots:
 
 void TestSession::secondQuestionPrefillsOnlyItsOwnTokens() {
     QTemporaryDir tmp;
-    const QString notes = writeNotes(tmp.path(), 40);
+    const QString notes = folio::test::writeNotes(tmp.path(), 40);
     SessionRuntime rt(demoOptions(tmp.path()));
     QVERIFY2(rt.loadModel().ok(), "demo model");
     QVERIFY(rt.createSession({}, {notes.toStdString()}, {}, {}).ok());
@@ -100,7 +89,7 @@ void TestSession::secondQuestionPrefillsOnlyItsOwnTokens() {
 
 void TestSession::reopenedSessionRestoresTheContext() {
     QTemporaryDir tmp;
-    const QString notes = writeNotes(tmp.path(), 60);
+    const QString notes = folio::test::writeNotes(tmp.path(), 60);
     std::int64_t context = 0;
     Answer first;
     {
@@ -255,7 +244,7 @@ void TestSession::exclusionsAreSavedWithTheSession() {
 
 void TestSession::pauseResumeCancelOnTheWorker() {
     QTemporaryDir tmp;
-    const QString notes = writeNotes(tmp.path(), 120);
+    const QString notes = folio::test::writeNotes(tmp.path(), 120);
     RuntimeOptions o = demoOptions(tmp.path());
     o.chunk = 128;
     o.checkpointEvery = 1024;
@@ -322,7 +311,7 @@ void TestSession::pauseResumeCancelOnTheWorker() {
 
 void TestSession::worksWithoutAWritableCacheDirectory() {
     QTemporaryDir tmp;
-    const QString notes = writeNotes(tmp.path(), 10);
+    const QString notes = folio::test::writeNotes(tmp.path(), 10);
     RuntimeOptions o = demoOptions(tmp.path());
     // A directory this process cannot write to. Permissions do not stop root, so as root the test
     // uses /proc/self, which no one can create files in.
@@ -350,7 +339,7 @@ void TestSession::worksWhenTheDiskIsFull() {
     // A file size limit makes every write past it fail (EFBIG, with SIGXFSZ ignored) the way a full
     // disk does (ENOSPC): the snapshot write fails part way.
     QTemporaryDir tmp;
-    const QString notes = writeNotes(tmp.path(), 30);
+    const QString notes = folio::test::writeNotes(tmp.path(), 30);
     RuntimeOptions o = demoOptions(tmp.path());
     o.databasePath.clear(); // unsaved session: no database writes
     SessionRuntime rt(o);

@@ -15,18 +15,6 @@ using namespace folio::ingest;
 
 namespace {
 
-QString writeNotes(const QString& dir, int lines) {
-    QFile f(dir + "/notes.md");
-    if (!f.open(QIODevice::WriteOnly)) return {};
-    const char* words[] = {"alpha", "beta", "gamma", "delta", "engine", "prefill", "cache", "window"};
-    for (int i = 0; i < lines; ++i) {
-        QByteArray line = "line " + QByteArray::number(i) + ":";
-        for (int w = 0; w < 10; ++w) line += QByteArray(" ") + words[(i * 5 + w * 3) % 8];
-        f.write(line + "\n");
-    }
-    return f.fileName();
-}
-
 QString databasePath() { return qEnvironmentVariable("FOLIO_DATA_DIR") + "/sessions.sqlite"; }
 
 void startCli(QProcess& p, const QStringList& args, const QString& fault = {}) {
@@ -77,7 +65,7 @@ private slots:
 
 void TestSessionCrash::killedDuringPrefillResumesFromTheLastCheckpoint() {
     QTemporaryDir tmp;
-    const QString notes = writeNotes(tmp.path(), 130);
+    const QString notes = folio::test::writeNotes(tmp.path(), 130);
     const QStringList args = {"ask", "--demo", "--session", "crash-prefill", "--chunk", "128", "--checkpoint-every", "1024",
                               "--max-tokens", "4", "--seed", "1"};
     QProcess p;
@@ -135,7 +123,7 @@ void TestSessionCrash::killedDuringPrefillResumesFromTheLastCheckpoint() {
 
 void TestSessionCrash::killedDuringASnapshotWriteLeavesNoHalfFile() {
     QTemporaryDir tmp;
-    const QString notes = writeNotes(tmp.path(), 50);
+    const QString notes = folio::test::writeNotes(tmp.path(), 50);
     const QStringList args = {"ask", "--demo", "--session", "crash-snapshot", "--max-tokens", "4", "--seed", "2"};
     bool crashed = false;
     int code = -1;
@@ -160,7 +148,7 @@ void TestSessionCrash::killedDuringASnapshotWriteLeavesNoHalfFile() {
 
 void TestSessionCrash::killedInsideADatabaseWriteKeepsWhatWasCommitted() {
     QTemporaryDir tmp;
-    const QString notes = writeNotes(tmp.path(), 20);
+    const QString notes = folio::test::writeNotes(tmp.path(), 20);
     const QStringList args = {"ask", "--demo", "--session", "crash-db", "--max-tokens", "4", "--seed", "3"};
     bool crashed = false;
     int code = -1;

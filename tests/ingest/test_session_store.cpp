@@ -144,8 +144,13 @@ void TestSessionStore::cascadeAndRuntimeTables() {
     const auto sid = store.createSession({0, "s", {}, 0, 0, {}});
     const auto srcId = store.saveSource(*sid, sampleSource());
     QVERIFY(store.saveChunks(chunkDocuments(sampleSource().documents), store.documentIds(*srcId)));
+    // Without messages, the activity is the session's creation.
+    QCOMPARE(store.activity(*sid).messages, 0);
+    QCOMPARE(store.activity(*sid).lastAt, store.findSession("s")->createdAt);
     QVERIFY(store.addMessage(*sid, "user", "What does parse do?", 6));
     QVERIFY(store.addMessage(*sid, "assistant", "It tokenizes [src/parser.cpp:1-3].", 12));
+    QCOMPARE(store.activity(*sid).messages, 2);
+    QCOMPARE(store.activity(*sid).lastAt, store.messages(*sid).back().createdAt);
     QVERIFY(store.putSnapshot({*sid, "prefix-abc", "/cache/abc.kv", 1234, "model:1", 4096, {}}));
     QVERIFY(store.putSnapshot(
         {*sid, "prefix-abc", "/cache/abc2.kv", 1300, "model:1", 4096, {}})); // replaces

@@ -3,6 +3,7 @@
 
 #include <QByteArray>
 #include <QDir>
+#include <QFile>
 #include <QProcess>
 #include <QString>
 #include <QStringList>
@@ -28,6 +29,20 @@ inline QString fixture(const QString& relative) {
 #define FOLIO_REQUIRE_FIXTURE(var, relative)                                                        \
     const QString var = ::folio::test::fixture(relative);                                          \
     if (var.isEmpty()) QSKIP("shared fixture " relative " is absent; skipping");
+
+// Writes `lines` lines of varied words (about 40 demo-model tokens each) to DIR/notes.md: a source
+// whose prefill length the session tests can dial. Returns the path, or empty on failure.
+inline QString writeNotes(const QString& dir, int lines) {
+    QFile f(dir + "/notes.md");
+    if (!f.open(QIODevice::WriteOnly)) return {};
+    const char* words[] = {"alpha", "beta", "gamma", "delta", "engine", "prefill", "cache", "window"};
+    for (int i = 0; i < lines; ++i) {
+        QByteArray line = "line " + QByteArray::number(i) + ":";
+        for (int w = 0; w < 10; ++w) line += QByteArray(" ") + words[(i * 7 + w * 3) % 8];
+        f.write(line + "\n");
+    }
+    return f.fileName();
+}
 
 struct CliResult {
     int exitCode = -1;

@@ -100,7 +100,7 @@ void PrefillPanel::showProgress(const app::PrefillReport& r) {
     paused_ = r.paused;
     pause_->setText(paused_ ? tr("Resume") : tr("Pause"));
     pause_->setEnabled(true);
-    cancel_->setEnabled(!paused_ || true);
+    cancel_->setEnabled(true); // also while paused: a paused prefill can be cancelled
 }
 
 void PrefillPanel::showFinished(qint64 tokens, qint64 reused, double seconds) {

@@ -33,9 +33,9 @@ SessionListModel::Snapshot SessionListModel::read(const QString& path) {
         r.sources = int(store.sources(s.id).size());
         r.model = QString::fromStdString(s.modelFingerprint);
         r.contextSize = s.contextSize;
-        const auto messages = store.messages(s.id);
-        r.messages = int(messages.size());
-        r.lastUsed = QString::fromStdString(messages.empty() ? s.createdAt : messages.back().createdAt);
+        const ingest::SessionStore::Activity activity = store.activity(s.id);
+        r.messages = int(activity.messages);
+        r.lastUsed = QString::fromStdString(activity.lastAt);
         out.rows.push_back(std::move(r));
     }
     // Most recently used first.

@@ -126,6 +126,13 @@ public:
     std::optional<std::int64_t> addMessage(std::int64_t sessionId, std::string_view role,
                                            std::string_view content, std::int64_t tokens = -1);
     std::vector<Message> messages(std::int64_t sessionId) const;
+    // How many messages a session has and when the last was written (its created_at when none),
+    // without reading them.
+    struct Activity {
+        std::int64_t messages = 0;
+        std::string lastAt;
+    };
+    Activity activity(std::int64_t sessionId) const;
     bool putSnapshot(const Snapshot& snapshot); // replaces the session's snapshot with the same key
     // What the user left out of the session ("source/path" prefixes); setExclusions replaces them.
     bool setExclusions(std::int64_t sessionId, const std::vector<std::string>& prefixes);

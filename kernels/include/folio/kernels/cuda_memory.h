@@ -25,19 +25,50 @@ private:
     std::string error_;
 };
 
-// Owns `bytes` of device memory (cudaMalloc). Move-only; frees on destruction.
-class DeviceBuffer {
+// Where an OwnedMemory's bytes come from: device memory (cudaMalloc), or page-locked host memory
+// (cudaHostAlloc), from which copies to the device run asynchronously on a stream and overlap with
+// kernels on another.
+struct DeviceMemory {
+    static CudaStatus allocate(void** p, std::size_t bytes);
+    static void free(void* p);
+};
+struct PinnedMemory {
+    static CudaStatus allocate(void** p, std::size_t bytes);
+    static void free(void* p);
+};
+
+// Owns `bytes` of memory of one kind. Move-only; frees on destruction.
+template <typename Memory> class OwnedMemory {
 public:
-    DeviceBuffer() = default;
-    ~DeviceBuffer();
-    DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-    DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
-    DeviceBuffer(const DeviceBuffer&) = delete;
-    DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+    OwnedMemory() = default;
+    ~OwnedMemory() { release(); }
+    OwnedMemory(OwnedMemory&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
+    OwnedMemory& operator=(OwnedMemory&& o) noexcept {
+        if (this != &o) {
+            release();
+            ptr_ = std::exchange(o.ptr_, nullptr);
+            bytes_ = std::exchange(o.bytes_, 0);
+        }
+        return *this;
+    }
+    OwnedMemory(const OwnedMemory&) = delete;
+    OwnedMemory& operator=(const OwnedMemory&) = delete;
 
     // Frees what is held, then allocates `bytes` (0 frees only).
-    CudaStatus allocate(std::size_t bytes);
-    void release();
+    CudaStatus allocate(std::size_t bytes) {
+        release();
+        if (bytes == 0) return {};
+        void* p = nullptr;
+        if (CudaStatus st = Memory::allocate(&p, bytes); !st) return st;
+        ptr_ = p;
+        bytes_ = bytes;
+        return {};
+    }
+    void release() {
+        if (ptr_) Memory::free(ptr_); // freeing cannot be reported from a destructor
+        ptr_ = nullptr;
+        bytes_ = 0;
+    }
 
     void* data() const { return ptr_; }
     template <typename T> T* as() const { return static_cast<T*>(ptr_); }
@@ -47,6 +78,9 @@ private:
     void* ptr_ = nullptr;
     std::size_t bytes_ = 0;
 };
+
+using DeviceBuffer = OwnedMemory<DeviceMemory>;
+using PinnedBuffer = OwnedMemory<PinnedMemory>;
 
 // Owns a non-blocking stream.
 class Stream {
@@ -81,28 +115,6 @@ private:
     void* blas_ = nullptr;
     void* lt_ = nullptr;
     DeviceBuffer workspace_;
-};
-
-// Owns `bytes` of page-locked host memory (cudaHostAlloc): copies from it to the device run
-// asynchronously on a stream and overlap with kernels on another. Move-only.
-class PinnedBuffer {
-public:
-    PinnedBuffer() = default;
-    ~PinnedBuffer();
-    PinnedBuffer(PinnedBuffer&& o) noexcept : ptr_(std::exchange(o.ptr_, nullptr)), bytes_(std::exchange(o.bytes_, 0)) {}
-    PinnedBuffer& operator=(PinnedBuffer&& o) noexcept;
-    PinnedBuffer(const PinnedBuffer&) = delete;
-    PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-
-    CudaStatus allocate(std::size_t bytes);
-    void release();
-    void* data() const { return ptr_; }
-    template <typename T> T* as() const { return static_cast<T*>(ptr_); }
-    std::size_t bytes() const { return bytes_; }
-
-private:
-    void* ptr_ = nullptr;
-    std::size_t bytes_ = 0;
 };
 
 // Owns an event without timing (cudaEventDisableTiming) for ordering work across streams, or a
