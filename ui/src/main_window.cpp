@@ -380,13 +380,15 @@ void MainWindow::startSession(const QString& name, bool create) {
         prefill_->showProgress(r);
     });
     connect(s, &app::Session::prefillFinished, this, [this, s](qint64 tokens, qint64 reused) {
+        // A call queued just before the session was retired may still arrive: it is not ours.
+        if (s != session_.get()) return;
         prefill_->showFinished(qint64(s->counters().contextTokens), reused, nowSeconds() - prefillStarted_);
-        (void)tokens;
         chat_->setReady(true);
         sessionModel_->refresh();
         statusBar()->showMessage(reused > 0 ? tr("Restored %1 tokens from the prefix cache").arg(reused)
                                             : tr("Context prefilled"),
                                  10000);
+        emit prefillFinished(tokens, reused);
     });
     connect(s, &app::Session::stateChanged, this, [this](app::Session::State st) {
         if (st == app::Session::State::Cancelled) prefill_->showCancelled();

@@ -70,6 +70,9 @@ public:
 signals:
     void sessionOpened(const QString& name);
     void exported(const QString& file);
+    // The current session's context is prefilled (or restored) and the window shows it. Emitted
+    // after the window's own handlers ran, on the GUI thread; never for a retired session.
+    void prefillFinished(qint64 contextTokens, qint64 reusedTokens);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
