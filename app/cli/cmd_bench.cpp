@@ -34,8 +34,9 @@ const Command kBenchCommand{
     "      tokens/s, linear-layer GFLOP/s against the measured FMA peak and OpenBLAS sgemm\n"
     "  decode --model DIR [--context N] [--tokens N] [--threads N]\n"
     "      tokens/s and weight GB/s read per token against measured copy bandwidth\n"
-    "  cache --model DIR [--context N]\n"
-    "      follow-up latency on a cached context against a cold prefill\n\n"
+    "  cache --model DIR [--contexts N,N...] [--chunk N] [--question N] [--rounds N] [--threads N]\n"
+    "      follow-up latency on a cached context against a cold prefill; snapshot restore\n"
+    "      throughput against a plain read of the file (best of --rounds, default 3)\n\n"
     "With --json each line is {\"bench\":..,\"metric\":..,\"value\":..,\"unit\":..} plus what was\n"
     "measured on (model, context, threads, device).\n",
     run};

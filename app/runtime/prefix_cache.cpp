@@ -1,6 +1,7 @@
 #include "prefix_cache.h"
 
 #include "fault.h"
+#include "piece_reader.h"
 #include "folio/checksum.h"
 
 #include <QDateTime>
@@ -10,11 +11,8 @@
 #include <QSaveFile>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstring>
 #include <istream>
-#include <mutex>
-#include <thread>
 
 namespace folio::app {
 
@@ -22,8 +20,6 @@ namespace {
 
 constexpr char kMagic[8] = {'F', 'O', 'L', 'I', 'O', 'S', 'N', 'P'};
 constexpr qint64 kHeaderBytes = 8 + 4 + 8 + 8 + 8 + 8 + 8 + 8;
-// The payload's checksum is chained over pieces of this size, the unit the reader reads in.
-constexpr qint64 kChecksumPiece = qint64(8) << 20;
 
 template <typename T> void append(QByteArray& out, T v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); }
 
@@ -53,60 +49,6 @@ QString headerProblem(const QByteArray& head, std::uint64_t fingerprint, std::in
     if (qint64(readAt<std::uint64_t>(head, 52)) != fileSize - kHeaderBytes - 8) return QStringLiteral("truncated");
     return {};
 }
-
-// An input stream over a buffer that another thread fills piece by piece: the reader side waits
-// for each piece, and checksums it (chained, in order) before handing it out.
-class PieceStream : public std::streambuf {
-public:
-    PieceStream(char* data, qint64 size, std::uint64_t seed) : data_(data), size_(size), sum_(seed) {}
-    // Called by the filling thread.
-    void filled(qint64 upTo, bool failed) {
-        {
-            std::lock_guard lock(mutex_);
-            ready_ = upTo;
-            failed_ = failed;
-        }
-        wake_.notify_one();
-    }
-    // Checksums whatever the parser did not consume, up to the end; false if the filler failed.
-    bool finish() {
-        while (verified_ < size_)
-            if (!advance()) return false;
-        return true;
-    }
-    std::uint64_t sum() const { return sum_; }
-
-protected:
-    int_type underflow() override {
-        if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
-        if (verified_ >= size_ || !advance()) return traits_type::eof();
-        return traits_type::to_int_type(*gptr());
-    }
-
-private:
-    // Waits for the next piece, checksums it and makes it readable.
-    bool advance() {
-        const qint64 end = std::min(size_, verified_ + kChecksumPiece);
-        {
-            std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return ready_ >= end || failed_; });
-            if (ready_ < end) return false;
-        }
-        sum_ = checksum64(data_ + verified_, std::size_t(end - verified_), sum_);
-        setg(data_ + verified_, data_ + verified_, data_ + end);
-        verified_ = end;
-        return true;
-    }
-
-    char* data_;
-    qint64 size_;
-    qint64 verified_ = 0;
-    std::uint64_t sum_;
-    std::mutex mutex_;
-    std::condition_variable wake_;
-    qint64 ready_ = 0;
-    bool failed_ = false;
-};
 
 } // namespace
 
@@ -262,35 +204,21 @@ std::optional<PrefixCache::Entry> PrefixCache::readHeader(const QString& path, s
     return Entry{fingerprint, hash, tokens, {}, readAt<std::int64_t>(head, 36), readAt<std::uint64_t>(head, 44)};
 }
 
-bool PrefixCache::streamRestore(const QString& path, qint64 payloadBytes, Sequence& seq, QByteArray* payload) {
+bool PrefixCache::streamRestore(const QString& path, qint64 payloadBytes, Sequence& seq) {
     QFile f(path);
     QString why;
     if (!f.open(QIODevice::ReadOnly)) {
         why = f.errorString();
     } else {
         QByteArray head = f.read(kHeaderBytes);
-        *payload = QByteArray(payloadBytes, Qt::Uninitialized);
-        PieceStream stream(payload->data(), payloadBytes, checksum64(head.constData(), std::size_t(head.size())));
-        std::uint64_t stored = 0;
-        bool readOk = true;
-        // The reader: the payload in pieces, then the stored checksum.
-        std::thread reader([&] {
-            qint64 got = 0;
-            while (got < payloadBytes) {
-                const qint64 r = f.read(payload->data() + got, std::min<qint64>(kChecksumPiece, payloadBytes - got));
-                if (r <= 0) break;
-                got += r;
-                if (got == payloadBytes || got % kChecksumPiece == 0) stream.filled(got, false);
-            }
-            readOk = got == payloadBytes && f.read(reinterpret_cast<char*>(&stored), 8) == 8;
-            stream.filled(got, !readOk);
-        });
-        std::istream in(&stream);
-        const Status restored = seq.restore(in);
-        const bool verified = stream.finish();
-        reader.join();
-        if (!readOk || !verified) why = QStringLiteral("truncated");
-        else if (stream.sum() != stored) why = QStringLiteral("checksum mismatch");
+        Status restored;
+        // The file's checksum covers the same bytes as the state's own: that one is not computed a
+        // second time. What the parser read counts only once the whole payload has verified; a
+        // failure leaves a partial state that the caller discards.
+        const PieceRead read = readPieces(f, payloadBytes, checksum64(head.constData(), std::size_t(head.size())),
+                                          [&](std::istream& in) { restored = seq.restore(in, StateCheck::Trusted); });
+        if (!read.complete) why = QStringLiteral("truncated");
+        else if (read.sum != read.stored) why = QStringLiteral("checksum mismatch");
         else if (!restored.ok()) why = QString::fromStdString(restored.error());
     }
     f.close();
@@ -358,14 +286,11 @@ std::int64_t PrefixCache::restoreLongest(std::uint64_t fingerprint, std::span<co
                 if (!seq.restore(std::span(it->entry.state.constData(), std::size_t(it->entry.state.size()))).ok()) return 0;
                 continue;
             }
-            QByteArray payload;
-            // A failure part way leaves a partial state: the caller discards the sequence.
-            if (!streamRestore(filePath(fingerprint, it->entry.hash), it->payloadBytes, seq, &payload)) return 0;
+            // A failure part way leaves a partial state: the caller discards the sequence. The bytes
+            // are not kept in the memory tier: the restored sequence holds the state, and the file
+            // stays in the page cache for a second restore.
+            if (!streamRestore(filePath(fingerprint, it->entry.hash), it->payloadBytes, seq)) return 0;
             if (fromDisk) *fromDisk = true;
-            it->entry.state = std::move(payload);
-            memory_.push_front(it->entry);
-            memoryBytes_ += it->entry.state.size();
-            evictMemory();
         }
         return std::int64_t(b + 1) * kSnapshotAlign;
     }

@@ -69,7 +69,7 @@ public:
 
     // The same, restored straight into `seq` (a fresh sequence): a snapshot on disk is read by a
     // second thread piece by piece while this one verifies and parses the piece before, so reading
-    // and restoring overlap. Returns the tokens restored (0: a miss; `seq` is then unchanged only
+    // and restoring overlap (a file's bytes do not go into the memory tier). Returns the tokens restored (0: a miss; `seq` is then unchanged only
     // if nothing was restored, so pass a fresh one). *fromDisk says whether a file was read.
     std::int64_t restoreLongest(std::uint64_t fingerprint, std::span<const std::int32_t> tokens, Sequence& seq,
                                 bool* fromDisk = nullptr);
@@ -96,8 +96,8 @@ private:
     std::optional<Entry> readHeader(const QString& path, std::uint64_t fingerprint, std::int64_t tokens, std::uint64_t hash,
                                     qint64* payloadBytes);
     // Reads the payload of a checked file while restoring it into `seq`; false (file deleted and
-    // reported) when it does not verify or restore. On success *payload holds the bytes.
-    bool streamRestore(const QString& path, qint64 payloadBytes, Sequence& seq, QByteArray* payload);
+    // reported) when it does not verify or restore.
+    bool streamRestore(const QString& path, qint64 payloadBytes, Sequence& seq);
     struct Link {
         Entry entry;
         bool onDisk = false;     // found on disk (not in the memory tier)

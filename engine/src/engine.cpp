@@ -150,14 +150,15 @@ Status Sequence::save(std::ostream& out, std::int64_t basePosition) const {
     return model::writeState(impl_->state, impl_->fingerprint, out, basePosition);
 }
 
-Status Sequence::restore(std::istream& in) {
+Status Sequence::restore(std::istream& in, StateCheck check) {
+    const bool verify = check == StateCheck::Verify;
 #ifdef FOLIO_HAVE_CUDA
     if (impl_->device) {
         // A delta applies to the current state: read against its host copy, then upload into a
         // fresh device state so that a failure leaves the sequence as it was.
         model::SequenceState base;
         if (Status st = hostCopy(*impl_->cuda, *impl_->device, *impl_->cfg, impl_->state, &base); !st) return st;
-        auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &base);
+        auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &base, verify);
         if (!st.ok()) return makeError(st.error());
         auto fresh = impl_->cuda->newState();
         if (!fresh.ok()) return makeError(fresh.error());
@@ -168,7 +169,7 @@ Status Sequence::restore(std::istream& in) {
         return {};
     }
 #endif
-    auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &impl_->state);
+    auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &impl_->state, verify);
     if (!st.ok()) return makeError(st.error());
     impl_->state = std::move(st.value());
     return {};
@@ -187,10 +188,10 @@ public:
 
 } // namespace
 
-Status Sequence::restore(std::span<const char> bytes) {
+Status Sequence::restore(std::span<const char> bytes, StateCheck check) {
     MemoryBuffer buffer(bytes.data(), bytes.size());
     std::istream in(&buffer);
-    return restore(in);
+    return restore(in, check);
 }
 
 std::unique_ptr<Sequence> Sequence::clone() const {

@@ -7,6 +7,7 @@
 #include "model/weights.h"
 #include "reference/reference_model.h"
 
+#include <cstring>
 #include <sstream>
 
 using namespace folio;
@@ -256,6 +257,24 @@ void TestModel::restoreRefusesBadStreams() {
     flipped[good.size() / 2] ^= 0x40;
     check(flipped, "checksum");
     check("NOTFOLIO" + good.substr(8), "bad magic");
+    // A position past the model's limit is refused before anything is sized from it (the header
+    // is read before the checksum can be known).
+    std::string far = good;
+    const std::int64_t beyond = tiny_.cfg.maxPositionEmbeddings + 1;
+    std::memcpy(far.data() + 20, &beyond, 8);
+    check(far, "beyond the model's");
+    // A caller that has verified the bytes itself (the prefix cache, against its file's checksum)
+    // skips the state's own checksum; truncation and structure are still checked.
+    {
+        std::stringstream in(good.substr(0, good.size() - 100));
+        auto fresh = tiny_.model->newSequence();
+        const Status st = fresh->restore(in, StateCheck::Trusted);
+        QVERIFY(!st.ok());
+        QVERIFY2(QString::fromStdString(st.error()).contains("truncated"), st.error().c_str());
+        auto again = tiny_.model->newSequence();
+        QVERIFY(again->restore(std::span(good.data(), good.size()), StateCheck::Trusted).ok());
+        QCOMPARE(again->position(), qint64(300));
+    }
 
     folio::test::TinyModel other;
     QVERIFY(other.create(2).isEmpty());

@@ -63,6 +63,11 @@ struct PrefillOptions {
 
 class Model;
 
+// Whether restore() checks the state stream's own checksum. Skip it only when the caller has
+// already verified the same bytes (the prefix cache checks its files' checksum as it reads them);
+// a damaged stream is then still caught by the structural checks, not by the checksum.
+enum class StateCheck { Verify, Trusted };
+
 // The state of one sequence: everything a continuation needs (window rings, compressed and
 // indexer entries, compressor rows). Saved and restored as a checksummed byte stream.
 class Sequence {
@@ -76,9 +81,9 @@ public:
     // applies a delta to a sequence that is at its base position, e.g. one restored from the
     // snapshot taken there; a full stream replaces whatever the sequence holds.
     Status save(std::ostream& out, std::int64_t basePosition) const;
-    Status restore(std::istream& in);
+    Status restore(std::istream& in, StateCheck check = StateCheck::Verify);
     // The same from bytes in memory (no copy of the stream).
-    Status restore(std::span<const char> bytes);
+    Status restore(std::span<const char> bytes, StateCheck check = StateCheck::Verify);
     std::unique_ptr<Sequence> clone() const;
 
 private:

@@ -26,7 +26,9 @@ inline constexpr std::uint32_t kStateFormatVersion = 2;
 // basePos: 0 for a full state, else an earlier position of the same sequence (a delta).
 Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostream& out, std::int64_t basePos = 0);
 // A delta needs `base`: the state at its base position (its entries are kept, the rest replaced).
+// verifyChecksum false: the bytes were verified by the caller; the stored checksum is read, not
+// recomputed (a second pass over a state of up to gigabytes).
 Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in,
-                                const SequenceState* base = nullptr);
+                                const SequenceState* base = nullptr, bool verifyChecksum = true);
 
 } // namespace folio::model
