@@ -128,10 +128,10 @@ static inline void decodeFp4Block(const std::uint8_t* q, float scale, float* out
 }
 
 #if defined(__AVX512F__)
-// dst[k * kNr + j] = src[j * kKTile + k] for a 16 x 16 block: four rounds of unpack/shuffle.
-static inline void transpose16(const float* src, float* dst) {
+// out[k][j] = src[j * stride + k] for a 16 x 16 block, in registers: four rounds of unpack/shuffle.
+static inline void transpose16(const float* src, std::int64_t stride, __m512 (&out)[16]) {
     __m512 r[16], t[16];
-    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * kKTile);
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * stride);
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
@@ -150,13 +150,18 @@ static inline void transpose16(const float* src, float* dst) {
     }
     for (int i = 0; i < 4; ++i) {
         // Combine the two halves (rows 0..7 and 8..15) for k = m + 4L.
-        const __m512 lo0 = _mm512_shuffle_f32x4(t[i], t[i + 4], 0x88), hi0 = _mm512_shuffle_f32x4(t[i], t[i + 4], 0xdd);
-        const __m512 lo1 = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0x88), hi1 = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0xdd);
-        _mm512_storeu_ps(dst + (i + 0) * kNr, lo0);
-        _mm512_storeu_ps(dst + (i + 8) * kNr, hi0);
-        _mm512_storeu_ps(dst + (i + 4) * kNr, lo1);
-        _mm512_storeu_ps(dst + (i + 12) * kNr, hi1);
+        out[i] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0x88);
+        out[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0xdd);
+        out[i + 4] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0x88);
+        out[i + 12] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0xdd);
     }
+}
+
+// dst[k * kNr + j] = src[j * kKTile + k] for a 16 x 16 block.
+static inline void transpose16(const float* src, float* dst) {
+    __m512 out[16];
+    transpose16(src, kKTile, out);
+    for (int k = 0; k < 16; ++k) _mm512_storeu_ps(dst + k * kNr, out[k]);
 }
 #endif
 
@@ -220,12 +225,94 @@ void dequantizeRow(const WeightMatrix& w, std::int64_t row, std::int64_t c0, std
     }
 }
 
+#if defined(__AVX512F__)
+// One token (decode) over rows [row0, row0 + nr): the micro-kernel's arithmetic for MT = 1 in the
+// same order (each output one FMA chain per K tile, from zero, written the same way so that it
+// contracts the same way; the tiles' sums added to the output in order), with each 16 x 16 block
+// of dequantized weights transposed in registers instead of packed into a panel in memory and read
+// back. Its results are those of gemm() on any number of tokens, bit for bit, so a decode step and
+// a prefill chunk agree exactly.
+// Decode streams every weight once from memory: a panel's 32 rows are dequantized a long span of
+// columns at a time (kSpan, up to 32 KiB of a bf16 row), so that memory is read in long runs
+// rather than 32 short pieces per K tile, which the prefetchers do not follow. The buffer's rows
+// are padded by one cache line so that the 16 loads of a transpose fall in different L1 sets.
+static void gemvRows(const float* x, const WeightMatrix& w, std::int64_t row0, std::int64_t nr, float* y) {
+    static_assert(kNr == 32 && kLanes == 16, "two 16-row halves per panel");
+    constexpr std::int64_t kSpan = 16 * kKTile, kStride = kSpan + 16;
+    const std::int64_t cols = w.cols;
+    thread_local std::vector<float> rows;
+    rows.resize(std::size_t(kNr * kStride));
+    for (std::int64_t p0 = 0; p0 < nr; p0 += kNr) {
+        const std::int64_t np = std::min<std::int64_t>(kNr, nr - p0);
+        vecf sum0{}, sum1{};
+        for (std::int64_t s0 = 0; s0 < cols; s0 += kSpan) {
+            const std::int64_t sc = std::min(kSpan, cols - s0);
+            for (std::int64_t r = 0; r < kNr; ++r) {
+                float* dst = &rows[std::size_t(r * kStride)];
+                if (r < np) dequantizeRow(w, row0 + p0 + r, s0, sc, dst);
+                else std::fill(dst, dst + sc, 0.0f);
+            }
+            for (std::int64_t k0 = 0; k0 < sc; k0 += kKTile) {
+                const std::int64_t kc = std::min(kKTile, sc - k0);
+                const float* xk = x + s0 + k0;
+                const float* tile = &rows[std::size_t(k0)];
+                vecf acc0{}, acc1{};
+                std::int64_t k = 0;
+                for (; k + 16 <= kc; k += 16) {
+                    __m512 lo[16], hi[16];
+                    transpose16(tile + k, kStride, lo);
+                    transpose16(tile + 16 * kStride + k, kStride, hi);
+                    for (int m = 0; m < 16; ++m) {
+                        const vecf a = vecf{} + xk[k + m];
+                        acc0 += a * vecf(lo[m]);
+                        acc1 += a * vecf(hi[m]);
+                    }
+                }
+                for (; k < kc; ++k) {
+                    float b[kNr];
+                    for (int j = 0; j < kNr; ++j) b[j] = tile[j * kStride + k];
+                    const vecf a = vecf{} + xk[k];
+                    acc0 += a * vload(b);
+                    acc1 += a * vload(b + kLanes);
+                }
+                sum0 += acc0;
+                sum1 += acc1;
+            }
+        }
+        float out[kNr];
+        vstore(out, sum0);
+        vstore(out + kLanes, sum1);
+        std::copy(out, out + np, y + p0);
+    }
+}
+#endif
+
 void gemm(const float* x, std::int64_t n, std::int64_t ldx, const WeightMatrix& w, std::int64_t rowBegin,
           std::int64_t rowCount, float* y, std::int64_t ldy, ThreadPool* pool) {
     if (n <= 0 || rowCount <= 0) return;
     const auto started = std::chrono::steady_clock::now();
     const std::int64_t cols = w.cols;
     const std::int64_t tiles = (rowCount + kRowTile - 1) / kRowTile;
+    // Below about a megaflop the wake-up of the pool costs more than the work.
+    const bool threaded = pool && tiles > 1 && 2 * n * rowCount * cols >= (std::int64_t(1) << 20);
+    auto account = [&] {
+        gFlops.fetch_add(2 * n * rowCount * cols, std::memory_order_relaxed);
+        gNanos.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count(),
+                         std::memory_order_relaxed);
+    };
+#if defined(__AVX512F__)
+    if (n == 1) {
+        auto rowTile = [&](std::int64_t tile, int) {
+            const std::int64_t r0 = tile * kRowTile;
+            gemvRows(x, w, rowBegin + r0, std::min(kRowTile, rowCount - r0), y + r0);
+        };
+        if (threaded) pool->parallelFor(tiles, rowTile);
+        else
+            for (std::int64_t i = 0; i < tiles; ++i) rowTile(i, 0);
+        account();
+        return;
+    }
+#endif
     const std::int64_t tokenBlocks = (n + kMr - 1) / kMr;
     const std::int64_t kTiles = (cols + kKTile - 1) / kKTile;
     // The tokens, packed once per call, k-major per block of kMr (zero tokens pad the last block),
@@ -281,17 +368,13 @@ void gemm(const float* x, std::int64_t n, std::int64_t ldx, const WeightMatrix& 
             }
         }
     };
-    // Below about a megaflop the wake-up of the pool costs more than the work.
-    const bool threaded = pool && tiles > 1 && 2 * n * rowCount * cols >= (std::int64_t(1) << 20);
     if (threaded && n * cols >= (std::int64_t(1) << 16)) pool->parallelFor(kTiles, packTokens);
     else
         for (std::int64_t kt = 0; kt < kTiles; ++kt) packTokens(kt, 0);
     if (threaded) pool->parallelFor(tiles, task);
     else
         for (std::int64_t i = 0; i < tiles; ++i) task(i, 0);
-    gFlops.fetch_add(2 * n * rowCount * cols, std::memory_order_relaxed);
-    gNanos.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count(),
-                     std::memory_order_relaxed);
+    account();
 }
 
 GemmTotals gemmTotals() { return {double(gFlops.load()), double(gNanos.load()) * 1e-9}; }

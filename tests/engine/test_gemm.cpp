@@ -6,6 +6,7 @@
 #include "reference/reference_model.h"
 
 #include <QtTest>
+#include <cstring>
 #include <random>
 
 using namespace folio::kernels;
@@ -16,6 +17,7 @@ private slots:
     void matchesReference_data();
     void matchesReference();
     void rowSubsetAndStrides();
+    void oneTokenIsBitIdenticalToABatch();
 };
 
 namespace {
@@ -79,6 +81,10 @@ void TestGemm::matchesReference_data() {
     QTest::newRow("fp8 33x257x1100 mt") << int(WeightFormat::FP8Block128) << 33 << 257 << 1100 << 2;
     QTest::newRow("fp4 3x96x64") << int(WeightFormat::FP4Row32) << 3 << 96 << 64 << 1;
     QTest::newRow("fp4 9x300x1056 mt") << int(WeightFormat::FP4Row32) << 9 << 300 << 1056 << 2;
+    // One token (decode) takes its own path.
+    QTest::newRow("fp8 1x257x1100 mt") << int(WeightFormat::FP8Block128) << 1 << 257 << 1100 << 2;
+    QTest::newRow("fp4 1x300x1056 mt") << int(WeightFormat::FP4Row32) << 1 << 300 << 1056 << 2;
+    QTest::newRow("bf16 1x129x530 mt") << int(WeightFormat::BF16) << 1 << 129 << 530 << 2;
 }
 
 void TestGemm::matchesReference() {
@@ -123,6 +129,41 @@ void TestGemm::rowSubsetAndStrides() {
             QVERIFY(std::fabs(y[std::size_t(t * 50 + r)] - exact) < 1e-4 * (1 + std::fabs(exact)));
         }
         for (int r = 40; r < 50; ++r) QCOMPARE(y[std::size_t(t * 50 + r)], 7.0f); // untouched
+    }
+}
+
+void TestGemm::oneTokenIsBitIdenticalToABatch() {
+    // A decode step multiplies one token; a prefill chunk multiplies many. The engine's promise that
+    // chunked prefill and decode give the same logits rests on every output being computed in the
+    // same order either way: compare bit for bit, for every format, with shapes that cross K tiles
+    // (256), end off a 16-wide block, leave partial 32-row panels and start at an odd row.
+    struct Shape {
+        WeightFormat f;
+        int rows, cols, rowBegin, rowCount, threads;
+    };
+    const Shape shapes[] = {{WeightFormat::BF16, 70, 33, 0, 70, 1},         {WeightFormat::BF16, 300, 530, 3, 290, 2},
+                            {WeightFormat::FP8Block128, 257, 1100, 0, 257, 2}, {WeightFormat::FP8Block128, 384, 300, 130, 200, 1},
+                            {WeightFormat::FP4Row32, 300, 1056, 0, 300, 2},    {WeightFormat::FP4Row32, 160, 96, 17, 111, 1}};
+    std::mt19937 rng(11);
+    for (const Shape& sh : shapes) {
+        const Packed p = make(sh.f, sh.rows, sh.cols, rng);
+        const int n = 11, ldx = sh.cols + 5, ldy = sh.rowCount + 3;
+        std::normal_distribution<float> nd(0, 1);
+        std::vector<float> x(std::size_t(n) * ldx);
+        for (float& v : x) v = nd(rng);
+        for (int i = 0; i < 20; ++i) x[std::size_t(i * 37) % x.size()] = (i % 2) ? 0.0f : -0.0f;
+        ThreadPool pool(sh.threads);
+        std::vector<float> batch(std::size_t(n) * ldy, 0.0f), single(std::size_t(n) * ldy, 0.0f);
+        gemm(x.data(), n, ldx, p.w, sh.rowBegin, sh.rowCount, batch.data(), ldy, &pool);
+        for (int t = 0; t < n; ++t)
+            gemm(x.data() + std::size_t(t) * ldx, 1, ldx, p.w, sh.rowBegin, sh.rowCount, single.data() + std::size_t(t) * ldy, ldy, &pool);
+        for (int t = 0; t < n; ++t)
+            for (int r = 0; r < sh.rowCount; ++r) {
+                const float a = batch[std::size_t(t) * ldy + r], b = single[std::size_t(t) * ldy + r];
+                QVERIFY2(std::memcmp(&a, &b, 4) == 0, qPrintable(QString("format %1 %2x%3: token %4 row %5: batch %6, alone %7")
+                                                                    .arg(int(sh.f)).arg(sh.rows).arg(sh.cols).arg(t).arg(r)
+                                                                    .arg(double(a), 0, 'g', 9).arg(double(b), 0, 'g', 9)));
+            }
     }
 }
 
