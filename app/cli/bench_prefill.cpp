@@ -175,6 +175,7 @@ int benchPrefill(const std::vector<std::string>& argv, bool decode) {
     }
 
     const double bw = onCuda ? gpuCopyGBs : kernels::measureCopyBandwidthGBs(probePool);
+    const double readBw = onCuda ? 0.0 : kernels::measureReadBandwidthGBs(probePool);
     Sampler greedy({0.0f, 1.0f, 0});
     std::int32_t next = greedy.sample(logits);
     const double d0 = now();
@@ -189,6 +190,10 @@ int benchPrefill(const std::vector<std::string>& argv, bool decode) {
     line("weight_gb_per_s", double(f.decodeBytesPerToken) * tps / 1e9, "GB/s");
     line("copy_bandwidth_gb_per_s", bw, "GB/s");
     line("fraction_of_bandwidth", double(f.decodeBytesPerToken) * tps / 1e9 / bw, "ratio");
+    if (readBw > 0) {
+        line("read_bandwidth_gb_per_s", readBw, "GB/s");
+        line("fraction_of_read_bandwidth", double(f.decodeBytesPerToken) * tps / 1e9 / readBw, "ratio");
+    }
     line("resident_bytes", residentBytes(), "B");
     return ExitOk;
 }

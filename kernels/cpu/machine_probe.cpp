@@ -65,4 +65,31 @@ double measureCopyBandwidthGBs(ThreadPool& pool, double seconds) {
     return best;
 }
 
+double measureReadBandwidthGBs(ThreadPool& pool, double seconds) {
+    const std::size_t floats = std::size_t(128) << 20; // 512 MiB
+    std::vector<float> src(floats, 1.0f);
+    const std::int64_t parts = pool.size() * 8;
+    const std::size_t part = floats / std::size_t(parts) / kLanes * kLanes;
+    std::atomic<double> sink{0};
+    double best = 0;
+    const double t0 = now();
+    while (now() - t0 < seconds) {
+        const double s = now();
+        pool.parallelFor(parts, [&](std::int64_t i, int) {
+            const float* p = src.data() + std::size_t(i) * part;
+            vec a0{}, a1{}, a2{}, a3{};
+            for (std::size_t k = 0; k < part; k += 4 * kLanes) {
+                a0 += vload(p + k);
+                a1 += vload(p + k + kLanes);
+                a2 += vload(p + k + 2 * kLanes);
+                a3 += vload(p + k + 3 * kLanes);
+            }
+            const vec t = (a0 + a1) + (a2 + a3);
+            sink = sink + double(t[0]);
+        });
+        best = std::max(best, double(part * std::size_t(parts) * sizeof(float)) / (now() - s) / 1e9);
+    }
+    return sink.load() < 0 ? 0 : best;
+}
+
 } // namespace folio::kernels
