@@ -9,13 +9,6 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
-// Evaluates an expression giving a CudaStatus and returns it from the enclosing function on failure.
-#define FOLIO_STATUS_TRY(expr)                                                                      \
-    do {                                                                                            \
-        ::folio::kernels::cuda::CudaStatus folio_status_ = (expr);                                  \
-        if (!folio_status_) return folio_status_;                                                   \
-    } while (0)
-
 namespace folio::kernels::cuda::detail {
 
 inline cudaStream_t toStream(void* s) { return static_cast<cudaStream_t>(s); }
@@ -97,6 +90,23 @@ __device__ __forceinline__ double warpSum(double v) {
 __device__ __forceinline__ float warpMax(float v) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
+}
+
+// (va, ia) beats (vb, ib): the larger value, ties to the lower index (top-k and argmax order).
+__device__ __forceinline__ bool better(float va, int ia, float vb, int ib) {
+    return va > vb || (va == vb && ia < ib);
+}
+
+// Every lane of the warp ends with the warp's best (value, index) pair by better().
+__device__ __forceinline__ void warpArgBest(float& bv, int& bi) {
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+        const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+        if (better(ov, oi, bv, bi)) {
+            bv = ov;
+            bi = oi;
+        }
+    }
 }
 
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.

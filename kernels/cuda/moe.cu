@@ -15,11 +15,6 @@ constexpr int kMaxTopK = 16;
 // log(1 + e^x) without overflow or needless underflow (model::softplus).
 __device__ __forceinline__ float softplusf(float x) { return __fadd_rn(fmaxf(x, 0.0f), log1pf(expf(-fabsf(x)))); }
 
-// a beats b: larger value, ties to the lower index.
-__device__ __forceinline__ bool better(float va, int ia, float vb, int ib) {
-    return va > vb || (va == vb && ia < ib);
-}
-
 // One block per token.
 __global__ void __launch_bounds__(kRouteThreads) routeKernel(MoeRouteParams p) {
     __shared__ float s[kMaxExperts];
@@ -47,19 +42,12 @@ __global__ void __launch_bounds__(kRouteThreads) routeKernel(MoeRouteParams p) {
             for (int e = threadIdx.x; e < E; e += blockDim.x) {
                 bool taken = false;
                 for (int q = 0; q < k; ++q) taken |= sel[q] == e;
-                if (!taken && better(key[e], e, bv, bi)) {
+                if (!taken && detail::better(key[e], e, bv, bi)) {
                     bv = key[e];
                     bi = e;
                 }
             }
-            for (int o = 16; o > 0; o >>= 1) {
-                const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
-                const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-                if (better(ov, oi, bv, bi)) {
-                    bv = ov;
-                    bi = oi;
-                }
-            }
+            detail::warpArgBest(bv, bi);
             if (lane == 0) {
                 wv[warp] = bv;
                 wi[warp] = bi;
@@ -69,7 +57,7 @@ __global__ void __launch_bounds__(kRouteThreads) routeKernel(MoeRouteParams p) {
                 float v = wv[0];
                 int i = wi[0];
                 for (int w = 1; w < int(blockDim.x >> 5); ++w)
-                    if (better(wv[w], wi[w], v, i)) {
+                    if (detail::better(wv[w], wi[w], v, i)) {
                         v = wv[w];
                         i = wi[w];
                     }

@@ -13,10 +13,6 @@ namespace {
 
 constexpr int kThreads = 1024;
 
-__device__ __forceinline__ bool better(float va, int ia, float vb, int ib) {
-    return va > vb || (va == vb && ia < ib);
-}
-
 // Block-wide argmax; thread 0 gets the result.
 __device__ void blockArgmax(const float* x, std::int64_t count, float* bestV, int* bestI) {
     __shared__ float wv[32];
@@ -24,18 +20,11 @@ __device__ void blockArgmax(const float* x, std::int64_t count, float* bestV, in
     float bv = -INFINITY;
     int bi = 0x7fffffff;
     for (std::int64_t i = threadIdx.x; i < count; i += blockDim.x)
-        if (better(x[i], int(i), bv, bi)) {
+        if (detail::better(x[i], int(i), bv, bi)) {
             bv = x[i];
             bi = int(i);
         }
-    for (int o = 16; o > 0; o >>= 1) {
-        const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
-        const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
-        if (better(ov, oi, bv, bi)) {
-            bv = ov;
-            bi = oi;
-        }
-    }
+    detail::warpArgBest(bv, bi);
     if ((threadIdx.x & 31) == 0) {
         wv[threadIdx.x >> 5] = bv;
         wi[threadIdx.x >> 5] = bi;
@@ -43,7 +32,7 @@ __device__ void blockArgmax(const float* x, std::int64_t count, float* bestV, in
     __syncthreads();
     if (threadIdx.x == 0) {
         for (int w = 1; w < int(blockDim.x >> 5); ++w)
-            if (better(wv[w], wi[w], bv, bi)) {
+            if (detail::better(wv[w], wi[w], bv, bi)) {
                 bv = wv[w];
                 bi = wi[w];
             }

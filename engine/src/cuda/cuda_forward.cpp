@@ -19,12 +19,6 @@ namespace folio::model {
 namespace kc = folio::kernels::cuda;
 using kernels::WeightFormat;
 
-#define FOLIO_CU(expr)                                                                             \
-    do {                                                                                           \
-        kc::CudaStatus folio_st_ = (expr);                                                         \
-        if (!folio_st_) return folio_st_;                                                          \
-    } while (0)
-
 namespace {
 
 std::string gib(std::size_t bytes) {
@@ -69,8 +63,8 @@ struct CudaForward::Impl {
     template <typename T> kc::CudaStatus need(kc::DeviceBuffer& b, std::int64_t count, T** p) {
         const std::size_t bytes = std::size_t(std::max<std::int64_t>(count, 1)) * sizeof(T);
         if (b.bytes() < bytes) {
-            FOLIO_CU(kc::synchronize(s()));
-            FOLIO_CU(b.allocate(bytes + bytes / 4));
+            FOLIO_STATUS_TRY(kc::synchronize(s()));
+            FOLIO_STATUS_TRY(b.allocate(bytes + bytes / 4));
         }
         *p = b.as<T>();
         return {};
@@ -96,9 +90,9 @@ struct CudaForward::Impl {
             return {};
         }
         float* q = nullptr;
-        FOLIO_CU(need(buf, rows * cols, &q));
-        FOLIO_CU(kc::copyOnDevice(q, x, std::size_t(rows * cols) * sizeof(float), s()));
-        FOLIO_CU(quantRows(q, rows, cols));
+        FOLIO_STATUS_TRY(need(buf, rows * cols, &q));
+        FOLIO_STATUS_TRY(kc::copyOnDevice(q, x, std::size_t(rows * cols) * sizeof(float), s()));
+        FOLIO_STATUS_TRY(quantRows(q, rows, cols));
         *out = q;
         return {};
     }
@@ -123,20 +117,20 @@ kc::CudaStatus CudaForward::Impl::forward(CudaSequenceState& st, const std::int3
     const std::int64_t D = cfg.hiddenSize, hcm = cfg.hcMult, pos0 = st.pos;
     std::int32_t* dTok = nullptr;
     float* h = nullptr;
-    FOLIO_CU(need(tokensBuf, n, &dTok));
-    FOLIO_CU(need(hBuf, n * hcm * D, &h));
-    FOLIO_CU(kc::copyToDevice(dTok, tokens, std::size_t(n) * sizeof(std::int32_t), s()));
+    FOLIO_STATUS_TRY(need(tokensBuf, n, &dTok));
+    FOLIO_STATUS_TRY(need(hBuf, n * hcm * D, &h));
+    FOLIO_STATUS_TRY(kc::copyToDevice(dTok, tokens, std::size_t(n) * sizeof(std::int32_t), s()));
     // h: [n, hc, D] residual copies, each the embedding.
-    FOLIO_CU(kc::embedTokens(dm.embed, dTok, n, D, int(hcm), h, s()));
+    FOLIO_STATUS_TRY(kc::embedTokens(dm.embed, dTok, n, D, int(hcm), h, s()));
     for (int l = 0; l < cfg.numHiddenLayers; ++l)
-        FOLIO_CU(layer(l, st.layers[std::size_t(l)], pos0, dTok, n, h));
+        FOLIO_STATUS_TRY(layer(l, st.layers[std::size_t(l)], pos0, dTok, n, h));
     st.pos += n;
     processed += n;
     if (logits) {
         const std::int64_t rows = allPositions ? n : 1;
-        FOLIO_CU(head(h + (n - rows) * hcm * D, rows, logits));
+        FOLIO_STATUS_TRY(head(h + (n - rows) * hcm * D, rows, logits));
     } else {
-        FOLIO_CU(kc::synchronize(s()));
+        FOLIO_STATUS_TRY(kc::synchronize(s()));
     }
     return {};
 }
@@ -146,10 +140,10 @@ kc::CudaStatus CudaForward::Impl::layer(int l, cuda::DeviceLayerState& ls, std::
     const cuda::DeviceLayer& lw = dm.layers[std::size_t(l)];
     const std::int64_t D = cfg.hiddenSize, hcm = cfg.hcMult;
     float *x = nullptr, *y = nullptr, *post = nullptr, *comb = nullptr;
-    FOLIO_CU(need(xBuf, n * D, &x));
-    FOLIO_CU(need(yBuf, n * D, &y));
-    FOLIO_CU(need(postBuf, n * hcm, &post));
-    FOLIO_CU(need(combBuf, n * hcm * hcm, &comb));
+    FOLIO_STATUS_TRY(need(xBuf, n * D, &x));
+    FOLIO_STATUS_TRY(need(yBuf, n * D, &y));
+    FOLIO_STATUS_TRY(need(postBuf, n * hcm, &post));
+    FOLIO_STATUS_TRY(need(combBuf, n * hcm * hcm, &comb));
     for (int sub = 0; sub < 2; ++sub) {
         const cuda::DeviceHc& hc = sub == 0 ? lw.hcAttn : lw.hcFfn;
         // x = sum_i pre_i h_i, then the sub-layer's norm; post [n, hc], comb [n, hc, hc].
@@ -168,15 +162,15 @@ kc::CudaStatus CudaForward::Impl::layer(int l, cuda::DeviceLayerState& ls, std::
         p.x = x;
         p.post = post;
         p.comb = comb;
-        FOLIO_CU(kc::hcPre(p, s()));
-        FOLIO_CU(kc::rmsNorm(x, D, sub == 0 ? lw.attnNorm : lw.ffnNorm, n, int(D),
+        FOLIO_STATUS_TRY(kc::hcPre(p, s()));
+        FOLIO_STATUS_TRY(kc::rmsNorm(x, D, sub == 0 ? lw.attnNorm : lw.ffnNorm, n, int(D),
                              float(cfg.rmsNormEps), x, D, s()));
         if (sub == 0)
-            FOLIO_CU(attention(lw.attn, ls, pos0, x, n, y));
+            FOLIO_STATUS_TRY(attention(lw.attn, ls, pos0, x, n, y));
         else
-            FOLIO_CU(moe(l, lw.ffn, dTok, x, n, y));
+            FOLIO_STATUS_TRY(moe(l, lw.ffn, dTok, x, n, y));
         // h'_j = post_j * y + sum_i comb[i][j] * h_i
-        FOLIO_CU(kc::hcPost(h, y, post, comb, n, int(hcm), int(D), s()));
+        FOLIO_STATUS_TRY(kc::hcPost(h, y, post, comb, n, int(hcm), int(D), s()));
     }
     return {};
 }
@@ -187,13 +181,13 @@ kc::CudaStatus CudaForward::Impl::compressor(const cuda::DeviceCompressor& cw,
                                              std::int64_t n) {
     const std::int64_t D = cfg.hiddenSize, width = cs.width;
     // At least one entry, so that the ops always get a buffer (entries are read only when visible).
-    FOLIO_CU(cuda::reserveEntries(cs, std::max<std::int64_t>(1, (pos0 + n) / cs.ratio), s()));
+    FOLIO_STATUS_TRY(cuda::reserveEntries(cs, std::max<std::int64_t>(1, (pos0 + n) / cs.ratio), s()));
     float *a = nullptr, *g = nullptr;
-    FOLIO_CU(need(aBuf, n * width, &a));
-    FOLIO_CU(need(gBuf, n * width, &g));
+    FOLIO_STATUS_TRY(need(aBuf, n * width, &a));
+    FOLIO_STATUS_TRY(need(gBuf, n * width, &g));
     // a = wkv . x, g = wgate . x (ape is added by compressChunk)   [n, coff*d]
-    FOLIO_CU(lin(cw.wkv, x, n, D, a, width));
-    FOLIO_CU(lin(cw.wgate, x, n, D, g, width));
+    FOLIO_STATUS_TRY(lin(cw.wkv, x, n, D, a, width));
+    FOLIO_STATUS_TRY(lin(cw.wgate, x, n, D, g, width));
     kc::CompressorParams p;
     p.ratio = cs.ratio;
     p.dim = cs.dim;
@@ -208,7 +202,7 @@ kc::CudaStatus CudaForward::Impl::compressor(const cuda::DeviceCompressor& cw,
     p.prevG = cs.ratio == 4 ? cs.prevG.as<float>() : nullptr;
     p.entries = cs.entryData();
     p.capacity = cs.capacity;
-    FOLIO_CU(kc::compressChunk(p, s()));
+    FOLIO_STATUS_TRY(kc::compressChunk(p, s()));
     kc::CompressedEntryParams f;
     f.entries = cs.entryData();
     f.first = pos0 / cs.ratio;
@@ -236,18 +230,18 @@ kc::CudaStatus CudaForward::Impl::attention(const cuda::DeviceAttention& a,
 
     // Queries: qr = RMSNorm_q(wq_a . xq); q = wq_b . qrq, per-head RMS (no weight), rope.
     const float* xq = nullptr;
-    FOLIO_CU(quantizedCopy(x, n, D, xqBuf, &xq));
+    FOLIO_STATUS_TRY(quantizedCopy(x, n, D, xqBuf, &xq));
     float *qr = nullptr, *q = nullptr, *kv = nullptr;
-    FOLIO_CU(need(qrBuf, n * ql, &qr));
-    FOLIO_CU(need(qBuf, n * H * hd, &q));
-    FOLIO_CU(need(kvBuf, n * hd, &kv));
-    FOLIO_CU(lin(a.wqA, xq, n, D, qr, ql));
-    FOLIO_CU(kc::rmsNorm(qr, ql, a.qNorm, n, int(ql), eps, qr, ql, s()));
+    FOLIO_STATUS_TRY(need(qrBuf, n * ql, &qr));
+    FOLIO_STATUS_TRY(need(qBuf, n * H * hd, &q));
+    FOLIO_STATUS_TRY(need(kvBuf, n * hd, &kv));
+    FOLIO_STATUS_TRY(lin(a.wqA, xq, n, D, qr, ql));
+    FOLIO_STATUS_TRY(kc::rmsNorm(qr, ql, a.qNorm, n, int(ql), eps, qr, ql, s()));
     const float* qrq = nullptr;
-    FOLIO_CU(quantizedCopy(qr, n, ql, qrqBuf, &qrq));
-    FOLIO_CU(lin(a.wqB, qrq, n, ql, q, H * hd));
-    FOLIO_CU(lin(a.wkv, xq, n, D, kv, hd));
-    FOLIO_CU(kc::rmsNorm(q, hd, nullptr, n * H, int(hd), eps, q, hd, s()));
+    FOLIO_STATUS_TRY(quantizedCopy(qr, n, ql, qrqBuf, &qrq));
+    FOLIO_STATUS_TRY(lin(a.wqB, qrq, n, ql, q, H * hd));
+    FOLIO_STATUS_TRY(lin(a.wkv, xq, n, D, kv, hd));
+    FOLIO_STATUS_TRY(kc::rmsNorm(q, hd, nullptr, n * H, int(hd), eps, q, hd, s()));
     kc::RopeParams rq;
     rq.x = q;
     rq.rows = n * H;
@@ -257,31 +251,31 @@ kc::CudaStatus CudaForward::Impl::attention(const cuda::DeviceAttention& a,
     rq.freq = freq;
     rq.posBase = pos0;
     rq.rowsPerPos = H;
-    FOLIO_CU(kc::rope(rq, s()));
+    FOLIO_STATUS_TRY(kc::rope(rq, s()));
     // kv = RMSNorm_kv(wkv . xq), rope, e4m3 round trip of the non-rope dims.
-    FOLIO_CU(kc::rmsNorm(kv, hd, a.kvNorm, n, int(hd), eps, kv, hd, s()));
+    FOLIO_STATUS_TRY(kc::rmsNorm(kv, hd, a.kvNorm, n, int(hd), eps, kv, hd, s()));
     kc::RopeParams rk = rq;
     rk.x = kv;
     rk.rows = n;
     rk.rowsPerPos = 1;
-    FOLIO_CU(kc::rope(rk, s()));
-    if (opt.quantize) FOLIO_CU(kc::roundTripE4m3(kv, n, int(nope), hd, 64, s()));
+    FOLIO_STATUS_TRY(kc::rope(rk, s()));
+    if (opt.quantize) FOLIO_STATUS_TRY(kc::roundTripE4m3(kv, n, int(nope), hd, 64, s()));
 
     // Compressed entries of the blocks this chunk completes.
-    if (a.ratio > 0) FOLIO_CU(compressor(a.compressor, ls.compressor, false, freq, pos0, x, n));
+    if (a.ratio > 0) FOLIO_STATUS_TRY(compressor(a.compressor, ls.compressor, false, freq, pos0, x, n));
 
     // CSA: the lightning indexer picks index_topk entries per query.
     const std::int32_t* selected = nullptr;
     const std::int32_t* selCount = nullptr;
     const int topk = cfg.indexTopk;
     if (a.ratio == 4) {
-        FOLIO_CU(compressor(a.indexerCompressor, ls.indexer, true, freq, pos0, x, n));
+        FOLIO_STATUS_TRY(compressor(a.indexerCompressor, ls.indexer, true, freq, pos0, x, n));
         const std::int64_t ih = cfg.indexNHeads, id = cfg.indexHeadDim;
         float *qi = nullptr, *wi = nullptr;
-        FOLIO_CU(need(qiBuf, n * ih * id, &qi));
-        FOLIO_CU(need(wiBuf, n * ih, &wi));
-        FOLIO_CU(lin(a.indexerWqB, qrq, n, ql, qi, ih * id));
-        FOLIO_CU(lin(a.indexerWeightsProj, x, n, D, wi, ih));
+        FOLIO_STATUS_TRY(need(qiBuf, n * ih * id, &qi));
+        FOLIO_STATUS_TRY(need(wiBuf, n * ih, &wi));
+        FOLIO_STATUS_TRY(lin(a.indexerWqB, qrq, n, ql, qi, ih * id));
+        FOLIO_STATUS_TRY(lin(a.indexerWeightsProj, x, n, D, wi, ih));
         kc::RopeParams ri;
         ri.x = qi;
         ri.rows = n * ih;
@@ -291,17 +285,17 @@ kc::CudaStatus CudaForward::Impl::attention(const cuda::DeviceAttention& a,
         ri.freq = freq;
         ri.posBase = pos0;
         ri.rowsPerPos = ih;
-        FOLIO_CU(kc::rope(ri, s()));
-        FOLIO_CU(kc::hadamard(qi, n * ih, int(id), id, s()));
-        if (opt.quantize) FOLIO_CU(kc::roundTripE2m1(qi, n * ih, int(id), id, 32, s()));
+        FOLIO_STATUS_TRY(kc::rope(ri, s()));
+        FOLIO_STATUS_TRY(kc::hadamard(qi, n * ih, int(id), id, s()));
+        if (opt.quantize) FOLIO_STATUS_TRY(kc::roundTripE2m1(qi, n * ih, int(id), id, 32, s()));
         std::int32_t *sel = nullptr, *cnt = nullptr;
-        FOLIO_CU(need(selBuf, n * topk, &sel));
-        FOLIO_CU(need(selCountBuf, n, &cnt));
+        FOLIO_STATUS_TRY(need(selBuf, n * topk, &sel));
+        FOLIO_STATUS_TRY(need(selCountBuf, n, &cnt));
         // Scores [rows, visible] per block of queries, at most ~64 MiB at a time.
         const std::int64_t ld = std::max<std::int64_t>(1, (pos0 + n) / 4);
         const std::int64_t block = std::clamp<std::int64_t>((std::int64_t(16) << 20) / ld, 1, n);
         float* scores = nullptr;
-        FOLIO_CU(need(scoresBuf, block * ld, &scores));
+        FOLIO_STATUS_TRY(need(scoresBuf, block * ld, &scores));
         const float wscale = float(1.0 / std::sqrt(double(id)) / std::sqrt(double(ih)));
         for (std::int64_t t0 = 0; t0 < n; t0 += block) {
             const std::int64_t tn = std::min(block, n - t0);
@@ -317,7 +311,7 @@ kc::CudaStatus CudaForward::Impl::attention(const cuda::DeviceAttention& a,
             sp.ratio = 4;
             sp.scores = scores;
             sp.ldScores = ld;
-            FOLIO_CU(kc::indexerScores(sp, s()));
+            FOLIO_STATUS_TRY(kc::indexerScores(sp, s()));
             kc::TopKParams tp;
             tp.scores = scores;
             tp.ldScores = ld;
@@ -327,7 +321,7 @@ kc::CudaStatus CudaForward::Impl::attention(const cuda::DeviceAttention& a,
             tp.k = topk;
             tp.selected = sel + t0 * topk;
             tp.counts = cnt + t0;
-            FOLIO_CU(kc::indexerTopK(tp, s()));
+            FOLIO_STATUS_TRY(kc::indexerTopK(tp, s()));
         }
         selected = sel;
         selCount = cnt;
@@ -335,7 +329,7 @@ kc::CudaStatus CudaForward::Impl::attention(const cuda::DeviceAttention& a,
 
     // Attention over window + compressed entries, then de-rotation of the rope dims.
     float* o = nullptr;
-    FOLIO_CU(need(oBuf, n * H * hd, &o));
+    FOLIO_STATUS_TRY(need(oBuf, n * H * hd, &o));
     kc::SparseAttentionParams ap;
     ap.q = q;
     ap.kv = kv;
@@ -356,24 +350,24 @@ kc::CudaStatus CudaForward::Impl::attention(const cuda::DeviceAttention& a,
     if (n <= 4) {
         const std::size_t work = kc::sparseAttentionDecodeWorkspace(ap);
         float* ws = nullptr;
-        FOLIO_CU(need(attnWork, std::int64_t(work), &ws));
-        FOLIO_CU(kc::sparseAttentionDecode(ap, ws, work, s()));
+        FOLIO_STATUS_TRY(need(attnWork, std::int64_t(work), &ws));
+        FOLIO_STATUS_TRY(kc::sparseAttentionDecode(ap, ws, work, s()));
     } else {
-        FOLIO_CU(kc::sparseAttentionPrefill(ap, s()));
+        FOLIO_STATUS_TRY(kc::sparseAttentionPrefill(ap, s()));
     }
     kc::RopeParams ro = rq;
     ro.x = o;
     ro.inverse = true;
-    FOLIO_CU(kc::rope(ro, s()));
+    FOLIO_STATUS_TRY(kc::rope(ro, s()));
     // The window ring keeps the chunk's last W positions (after attention read the older ones).
-    FOLIO_CU(kc::windowStore(kv, n, pos0, int(hd), int(W), ls.window.as<float>(), s()));
+    FOLIO_STATUS_TRY(kc::windowStore(kv, n, pos0, int(hd), int(W), ls.window.as<float>(), s()));
 
     // Grouped output: z_g = wo_a[g] . o_g, y = wo_b . concat(z).
-    if (opt.quantize) FOLIO_CU(quantRows(o, n, H * hd));
+    if (opt.quantize) FOLIO_STATUS_TRY(quantRows(o, n, H * hd));
     float* z = nullptr;
-    FOLIO_CU(need(zBuf, n * G * ol, &z));
-    FOLIO_CU(kc::groupedOutput(blas, linScratch, a.woA, int(G), o, n, false, z, s()));
-    if (opt.quantize) FOLIO_CU(quantRows(z, n, G * ol));
+    FOLIO_STATUS_TRY(need(zBuf, n * G * ol, &z));
+    FOLIO_STATUS_TRY(kc::groupedOutput(blas, linScratch, a.woA, int(G), o, n, false, z, s()));
+    if (opt.quantize) FOLIO_STATUS_TRY(quantRows(z, n, G * ol));
     return lin(a.woB, z, n, G * ol, y, D);
 }
 
@@ -387,14 +381,14 @@ kc::CudaStatus CudaForward::Impl::moe(int l, const cuda::DeviceMoe& m, const std
     // Router in fp32: logits = x . gate^T [n, E]; selection and weights [n, K].
     float *logits = nullptr, *weights = nullptr, *rowWeight = nullptr;
     std::int32_t *sel = nullptr, *offsets = nullptr, *rowToken = nullptr, *assignRow = nullptr;
-    FOLIO_CU(need(routerLogits, n * E, &logits));
-    FOLIO_CU(need(routeSel, rows, &sel));
-    FOLIO_CU(need(routeWeights, rows, &weights));
-    FOLIO_CU(need(offsetsBuf, E + 1, &offsets));
-    FOLIO_CU(need(rowTokenBuf, rows, &rowToken));
-    FOLIO_CU(need(rowWeightBuf, rows, &rowWeight));
-    FOLIO_CU(need(assignRowBuf, rows, &assignRow));
-    FOLIO_CU(lin(m.gate, x, n, D, logits, E));
+    FOLIO_STATUS_TRY(need(routerLogits, n * E, &logits));
+    FOLIO_STATUS_TRY(need(routeSel, rows, &sel));
+    FOLIO_STATUS_TRY(need(routeWeights, rows, &weights));
+    FOLIO_STATUS_TRY(need(offsetsBuf, E + 1, &offsets));
+    FOLIO_STATUS_TRY(need(rowTokenBuf, rows, &rowToken));
+    FOLIO_STATUS_TRY(need(rowWeightBuf, rows, &rowWeight));
+    FOLIO_STATUS_TRY(need(assignRowBuf, rows, &assignRow));
+    FOLIO_STATUS_TRY(lin(m.gate, x, n, D, logits, E));
     kc::MoeRouteParams rp;
     rp.logits = logits;
     rp.bias = m.tid2eid ? nullptr : m.bias;
@@ -407,7 +401,7 @@ kc::CudaStatus CudaForward::Impl::moe(int l, const cuda::DeviceMoe& m, const std
     rp.normTopk = cfg.normTopkProb;
     rp.selected = sel;
     rp.weights = weights;
-    FOLIO_CU(kc::moeRoute(rp, s()));
+    FOLIO_STATUS_TRY(kc::moeRoute(rp, s()));
     kc::MoeGroupParams gp;
     gp.selected = sel;
     gp.weights = weights;
@@ -418,15 +412,15 @@ kc::CudaStatus CudaForward::Impl::moe(int l, const cuda::DeviceMoe& m, const std
     gp.rowToken = rowToken;
     gp.rowWeight = rowWeight;
     gp.assignRow = assignRow;
-    FOLIO_CU(kc::moeGroup(gp, s()));
+    FOLIO_STATUS_TRY(kc::moeGroup(gp, s()));
 
     const float* xq = nullptr;
-    FOLIO_CU(quantizedCopy(x, n, D, xqBuf, &xq));
+    FOLIO_STATUS_TRY(quantizedCopy(x, n, D, xqBuf, &xq));
     float *g = nullptr, *u = nullptr, *hb = nullptr, *routed = nullptr;
-    FOLIO_CU(need(expG, rows * inter, &g));
-    FOLIO_CU(need(expU, rows * inter, &u));
-    FOLIO_CU(need(expH, rows * inter, &hb));
-    FOLIO_CU(need(routedBuf, rows * D, &routed));
+    FOLIO_STATUS_TRY(need(expG, rows * inter, &g));
+    FOLIO_STATUS_TRY(need(expU, rows * inter, &u));
+    FOLIO_STATUS_TRY(need(expH, rows * inter, &hb));
+    FOLIO_STATUS_TRY(need(routedBuf, rows * D, &routed));
     // Grouped expert GEMMs over experts [first, first + count) (offsets indexed from `first`).
     auto expert = [&](const float* in, const std::int32_t* source, int first, int count,
                       WeightFormat f, std::int64_t outRows, std::int64_t inCols,
@@ -451,26 +445,26 @@ kc::CudaStatus CudaForward::Impl::moe(int l, const cuda::DeviceMoe& m, const std
     // routing weight, the round trip, w2.
     auto routedBatch = [&](int first, int count, const cuda::DeviceExpertTables& t, std::int64_t r0,
                            std::int64_t r1) -> kc::CudaStatus {
-        FOLIO_CU(expert(xq, rowToken, first, count, m.expertFormatIn, inter, D, t.w1, t.s1, g));
-        FOLIO_CU(expert(xq, rowToken, first, count, m.expertFormatIn, inter, D, t.w3, t.s3, u));
+        FOLIO_STATUS_TRY(expert(xq, rowToken, first, count, m.expertFormatIn, inter, D, t.w1, t.s1, g));
+        FOLIO_STATUS_TRY(expert(xq, rowToken, first, count, m.expertFormatIn, inter, D, t.w3, t.s3, u));
         if (r1 > r0) {
-            FOLIO_CU(kc::swiglu(g + r0 * inter, u + r0 * inter, rowWeight + r0, r1 - r0, inter,
+            FOLIO_STATUS_TRY(kc::swiglu(g + r0 * inter, u + r0 * inter, rowWeight + r0, r1 - r0, inter,
                                 limit, hb + r0 * inter, s()));
-            if (opt.quantize) FOLIO_CU(quantRows(hb + r0 * inter, r1 - r0, inter));
+            if (opt.quantize) FOLIO_STATUS_TRY(quantRows(hb + r0 * inter, r1 - r0, inter));
         }
         return expert(hb, nullptr, first, count, m.expertFormatOut, D, inter, t.w2, t.s2, routed);
     };
     if (m.resident) {
-        FOLIO_CU(routedBatch(0, int(E), m.experts, 0, rows));
+        FOLIO_STATUS_TRY(routedBatch(0, int(E), m.experts, 0, rows));
     } else {
         // Which experts this chunk needs decides what to copy: fetch the grouping's offsets.
         hostOffsets.resize(std::size_t(E + 1));
-        FOLIO_CU(kc::copyToHost(hostOffsets.data(), offsets,
+        FOLIO_STATUS_TRY(kc::copyToHost(hostOffsets.data(), offsets,
                                 hostOffsets.size() * sizeof(std::int32_t), s()));
         std::vector<int> needed;
         for (int e = 0; e < int(E); ++e)
             if (hostOffsets[std::size_t(e + 1)] > hostOffsets[std::size_t(e)]) needed.push_back(e);
-        FOLIO_CU(offload->runLayer(
+        FOLIO_STATUS_TRY(offload->runLayer(
             l, needed, s(), [&](int first, int count, const cuda::DeviceExpertTables& t) {
                 return routedBatch(first, count, t, hostOffsets[std::size_t(first)],
                                    hostOffsets[std::size_t(first + count)]);
@@ -479,15 +473,15 @@ kc::CudaStatus CudaForward::Impl::moe(int l, const cuda::DeviceMoe& m, const std
 
     // Shared expert: every token, weight 1.
     float *sg = nullptr, *su = nullptr, *sh = nullptr, *so = nullptr;
-    FOLIO_CU(need(sharedG, n * sharedInter, &sg));
-    FOLIO_CU(need(sharedU, n * sharedInter, &su));
-    FOLIO_CU(need(sharedH, n * sharedInter, &sh));
-    FOLIO_CU(need(sharedOut, n * D, &so));
-    FOLIO_CU(lin(m.sharedW1, xq, n, D, sg, sharedInter));
-    FOLIO_CU(lin(m.sharedW3, xq, n, D, su, sharedInter));
-    FOLIO_CU(kc::swiglu(sg, su, nullptr, n, sharedInter, limit, sh, s()));
-    if (opt.quantize) FOLIO_CU(quantRows(sh, n, sharedInter));
-    FOLIO_CU(lin(m.sharedW2, sh, n, sharedInter, so, D));
+    FOLIO_STATUS_TRY(need(sharedG, n * sharedInter, &sg));
+    FOLIO_STATUS_TRY(need(sharedU, n * sharedInter, &su));
+    FOLIO_STATUS_TRY(need(sharedH, n * sharedInter, &sh));
+    FOLIO_STATUS_TRY(need(sharedOut, n * D, &so));
+    FOLIO_STATUS_TRY(lin(m.sharedW1, xq, n, D, sg, sharedInter));
+    FOLIO_STATUS_TRY(lin(m.sharedW3, xq, n, D, su, sharedInter));
+    FOLIO_STATUS_TRY(kc::swiglu(sg, su, nullptr, n, sharedInter, limit, sh, s()));
+    if (opt.quantize) FOLIO_STATUS_TRY(quantRows(sh, n, sharedInter));
+    FOLIO_STATUS_TRY(lin(m.sharedW2, sh, n, sharedInter, so, D));
     // y = sum of the token's experts in ascending id order, then + shared.
     return kc::moeCombine(routed, sel, assignRow, so, n, int(K), D, y, s());
 }
@@ -496,8 +490,8 @@ kc::CudaStatus CudaForward::Impl::head(const float* h, std::int64_t rows,
                                        std::vector<float>* logits) {
     const std::int64_t D = cfg.hiddenSize, V = cfg.vocabSize;
     float *x = nullptr, *out = nullptr;
-    FOLIO_CU(need(headX, rows * D, &x));
-    FOLIO_CU(need(logitsBuf, rows * V, &out));
+    FOLIO_STATUS_TRY(need(headX, rows * D, &x));
+    FOLIO_STATUS_TRY(need(logitsBuf, rows * V, &out));
     kc::HcParams p;
     p.h = h;
     p.fn = dm.hcHead.fn;
@@ -511,9 +505,9 @@ kc::CudaStatus CudaForward::Impl::head(const float* h, std::int64_t rows,
     p.normEps = cfg.rmsNormEps;
     p.head = true;
     p.x = x;
-    FOLIO_CU(kc::hcPre(p, s()));
-    FOLIO_CU(kc::rmsNorm(x, D, dm.norm, rows, int(D), float(cfg.rmsNormEps), x, D, s()));
-    FOLIO_CU(lin(dm.head, x, rows, D, out, V));
+    FOLIO_STATUS_TRY(kc::hcPre(p, s()));
+    FOLIO_STATUS_TRY(kc::rmsNorm(x, D, dm.norm, rows, int(D), float(cfg.rmsNormEps), x, D, s()));
+    FOLIO_STATUS_TRY(lin(dm.head, x, rows, D, out, V));
     logits->resize(std::size_t(rows * V));
     return kc::copyToHost(logits->data(), out, logits->size() * sizeof(float), s());
 }

@@ -12,12 +12,6 @@ std::size_t aligned(std::size_t b) {
     return (b + kAlign - 1) / kAlign * kAlign;
 }
 
-#define FOLIO_CU(expr)                                                                             \
-    do {                                                                                           \
-        kc::CudaStatus folio_st_ = (expr);                                                         \
-        if (!folio_st_) return folio_st_;                                                          \
-    } while (0)
-
 class Uploader {
 public:
     Uploader(DeviceArena& arena, void* stream) : arena_(arena), stream_(stream) {}
@@ -26,7 +20,7 @@ public:
         *out = nullptr;
         if (v.empty()) return {};
         void* p = nullptr;
-        FOLIO_CU(arena_.upload(v.data(), v.size() * sizeof(float), &p, stream_));
+        FOLIO_STATUS_TRY(arena_.upload(v.data(), v.size() * sizeof(float), &p, stream_));
         *out = static_cast<const float*>(p);
         return {};
     }
@@ -35,11 +29,11 @@ public:
         *out = kc::DeviceWeight{m.format, m.rows, m.cols, nullptr, nullptr};
         if (!m.data) return {};
         void* d = nullptr;
-        FOLIO_CU(arena_.upload(m.data, weightDataBytes(m), &d, stream_));
+        FOLIO_STATUS_TRY(arena_.upload(m.data, weightDataBytes(m), &d, stream_));
         out->data = d;
         if (m.scales) {
             void* s = nullptr;
-            FOLIO_CU(arena_.upload(m.scales, weightScaleBytes(m), &s, stream_));
+            FOLIO_STATUS_TRY(arena_.upload(m.scales, weightScaleBytes(m), &s, stream_));
             out->scales = static_cast<const std::uint8_t*>(s);
         }
         return {};
@@ -48,26 +42,26 @@ public:
     kc::CudaStatus hc(const HyperConnection& h, DeviceHc* out) {
         const float* fn = nullptr;
         void* p = nullptr;
-        FOLIO_CU(arena_.upload(h.fn.data, weightDataBytes(h.fn), &p, stream_));
+        FOLIO_STATUS_TRY(arena_.upload(h.fn.data, weightDataBytes(h.fn), &p, stream_));
         fn = static_cast<const float*>(p);
         out->fn = fn;
-        FOLIO_CU(floats(h.base, &out->base));
+        FOLIO_STATUS_TRY(floats(h.base, &out->base));
         return floats(h.scale, &out->scale);
     }
 
     kc::CudaStatus compressor(const CompressorWeights& c, DeviceCompressor* out) {
         out->ratio = c.ratio;
         out->dim = c.dim;
-        FOLIO_CU(floats(c.ape, &out->ape));
-        FOLIO_CU(matrix(c.wkv, &out->wkv));
-        FOLIO_CU(matrix(c.wgate, &out->wgate));
+        FOLIO_STATUS_TRY(floats(c.ape, &out->ape));
+        FOLIO_STATUS_TRY(matrix(c.wkv, &out->wkv));
+        FOLIO_STATUS_TRY(matrix(c.wgate, &out->wgate));
         return floats(c.norm, &out->norm);
     }
 
     // A device array of the host pointers in `v`.
     template <typename T> kc::CudaStatus table(const std::vector<T>& v, const T** out) {
         void* p = nullptr;
-        FOLIO_CU(arena_.upload(v.data(), v.size() * sizeof(T), &p, stream_));
+        FOLIO_STATUS_TRY(arena_.upload(v.data(), v.size() * sizeof(T), &p, stream_));
         *out = static_cast<const T*>(p);
         return {};
     }
@@ -83,7 +77,7 @@ kc::CudaStatus DeviceArena::allocate(std::size_t bytes, void** out) {
     bytes = aligned(std::max<std::size_t>(bytes, 1));
     if (blocks_.empty() || used_ + bytes > blocks_.back().bytes()) {
         kc::DeviceBuffer b;
-        FOLIO_CU(b.allocate(std::max(bytes, blockBytes_)));
+        FOLIO_STATUS_TRY(b.allocate(std::max(bytes, blockBytes_)));
         blocks_.push_back(std::move(b));
         used_ = 0;
         total_ += blocks_.back().bytes();
@@ -94,7 +88,7 @@ kc::CudaStatus DeviceArena::allocate(std::size_t bytes, void** out) {
 }
 
 kc::CudaStatus DeviceArena::upload(const void* src, std::size_t bytes, void** out, void* stream) {
-    FOLIO_CU(allocate(bytes, out));
+    FOLIO_STATUS_TRY(allocate(bytes, out));
     return kc::copyToDevice(*out, src, bytes, stream);
 }
 
@@ -150,16 +144,16 @@ kc::CudaStatus uploadModel(const ModelConfig& cfg, const ModelWeights& w, bool r
     Uploader up(arena, stream);
     const std::size_t V = std::size_t(cfg.vocabSize), D = std::size_t(cfg.hiddenSize);
     void* p = nullptr;
-    FOLIO_CU(arena.upload(w.embed, V * D * 2, &p, stream));
+    FOLIO_STATUS_TRY(arena.upload(w.embed, V * D * 2, &p, stream));
     out->embed = static_cast<const std::uint16_t*>(p);
-    FOLIO_CU(up.matrix(w.head, &out->head));
-    FOLIO_CU(up.floats(w.norm, &out->norm));
-    FOLIO_CU(up.hc(w.hcHead, &out->hcHead));
+    FOLIO_STATUS_TRY(up.matrix(w.head, &out->head));
+    FOLIO_STATUS_TRY(up.floats(w.norm, &out->norm));
+    FOLIO_STATUS_TRY(up.hc(w.hcHead, &out->hcHead));
     const Rope plain(cfg, false), compressed(cfg, true);
-    FOLIO_CU(arena.upload(plain.frequencies().data(), plain.frequencies().size() * sizeof(double),
+    FOLIO_STATUS_TRY(arena.upload(plain.frequencies().data(), plain.frequencies().size() * sizeof(double),
                           &p, stream));
     out->freqPlain = static_cast<const double*>(p);
-    FOLIO_CU(arena.upload(compressed.frequencies().data(),
+    FOLIO_STATUS_TRY(arena.upload(compressed.frequencies().data(),
                           compressed.frequencies().size() * sizeof(double), &p, stream));
     out->freqCompressed = static_cast<const double*>(p);
 
@@ -167,41 +161,41 @@ kc::CudaStatus uploadModel(const ModelConfig& cfg, const ModelWeights& w, bool r
     for (std::size_t l = 0; l < w.layers.size(); ++l) {
         const LayerWeights& lw = w.layers[l];
         DeviceLayer& d = out->layers[l];
-        FOLIO_CU(up.floats(lw.attnNorm, &d.attnNorm));
-        FOLIO_CU(up.floats(lw.ffnNorm, &d.ffnNorm));
-        FOLIO_CU(up.hc(lw.hcAttn, &d.hcAttn));
-        FOLIO_CU(up.hc(lw.hcFfn, &d.hcFfn));
+        FOLIO_STATUS_TRY(up.floats(lw.attnNorm, &d.attnNorm));
+        FOLIO_STATUS_TRY(up.floats(lw.ffnNorm, &d.ffnNorm));
+        FOLIO_STATUS_TRY(up.hc(lw.hcAttn, &d.hcAttn));
+        FOLIO_STATUS_TRY(up.hc(lw.hcFfn, &d.hcFfn));
 
         const AttentionWeights& a = lw.attn;
         DeviceAttention& da = d.attn;
         da.ratio = a.ratio;
-        FOLIO_CU(up.floats(a.sink, &da.sink));
-        FOLIO_CU(up.matrix(a.wqA, &da.wqA));
-        FOLIO_CU(up.matrix(a.wqB, &da.wqB));
-        FOLIO_CU(up.matrix(a.wkv, &da.wkv));
-        FOLIO_CU(up.matrix(a.woA, &da.woA));
-        FOLIO_CU(up.matrix(a.woB, &da.woB));
-        FOLIO_CU(up.floats(a.qNorm, &da.qNorm));
-        FOLIO_CU(up.floats(a.kvNorm, &da.kvNorm));
-        if (a.ratio > 0) FOLIO_CU(up.compressor(a.compressor, &da.compressor));
+        FOLIO_STATUS_TRY(up.floats(a.sink, &da.sink));
+        FOLIO_STATUS_TRY(up.matrix(a.wqA, &da.wqA));
+        FOLIO_STATUS_TRY(up.matrix(a.wqB, &da.wqB));
+        FOLIO_STATUS_TRY(up.matrix(a.wkv, &da.wkv));
+        FOLIO_STATUS_TRY(up.matrix(a.woA, &da.woA));
+        FOLIO_STATUS_TRY(up.matrix(a.woB, &da.woB));
+        FOLIO_STATUS_TRY(up.floats(a.qNorm, &da.qNorm));
+        FOLIO_STATUS_TRY(up.floats(a.kvNorm, &da.kvNorm));
+        if (a.ratio > 0) FOLIO_STATUS_TRY(up.compressor(a.compressor, &da.compressor));
         if (a.ratio == 4) {
-            FOLIO_CU(up.matrix(a.indexer.wqB, &da.indexerWqB));
-            FOLIO_CU(up.matrix(a.indexer.weightsProj, &da.indexerWeightsProj));
-            FOLIO_CU(up.compressor(a.indexer.compressor, &da.indexerCompressor));
+            FOLIO_STATUS_TRY(up.matrix(a.indexer.wqB, &da.indexerWqB));
+            FOLIO_STATUS_TRY(up.matrix(a.indexer.weightsProj, &da.indexerWeightsProj));
+            FOLIO_STATUS_TRY(up.compressor(a.indexer.compressor, &da.indexerCompressor));
         }
 
         const MoeWeights& m = lw.ffn;
         DeviceMoe& dm = d.ffn;
-        FOLIO_CU(up.matrix(m.gate, &dm.gate));
-        FOLIO_CU(up.floats(m.bias, &dm.bias));
+        FOLIO_STATUS_TRY(up.matrix(m.gate, &dm.gate));
+        FOLIO_STATUS_TRY(up.floats(m.bias, &dm.bias));
         if (m.tid2eid) {
-            FOLIO_CU(
+            FOLIO_STATUS_TRY(
                 arena.upload(m.tid2eid, V * std::size_t(cfg.numExpertsPerTok) * 8, &p, stream));
             dm.tid2eid = static_cast<const std::int64_t*>(p);
         }
-        FOLIO_CU(up.matrix(m.shared.w1, &dm.sharedW1));
-        FOLIO_CU(up.matrix(m.shared.w2, &dm.sharedW2));
-        FOLIO_CU(up.matrix(m.shared.w3, &dm.sharedW3));
+        FOLIO_STATUS_TRY(up.matrix(m.shared.w1, &dm.sharedW1));
+        FOLIO_STATUS_TRY(up.matrix(m.shared.w2, &dm.sharedW2));
+        FOLIO_STATUS_TRY(up.matrix(m.shared.w3, &dm.sharedW3));
         if (!m.experts.empty()) {
             dm.expertFormatIn = m.experts.front().w1.format;
             dm.expertFormatOut = m.experts.front().w2.format;
@@ -213,22 +207,22 @@ kc::CudaStatus uploadModel(const ModelConfig& cfg, const ModelWeights& w, bool r
         std::vector<const std::uint8_t*> s1(E), s2(E), s3(E);
         for (std::size_t e = 0; e < E; ++e) {
             kc::DeviceWeight x;
-            FOLIO_CU(up.matrix(m.experts[e].w1, &x));
+            FOLIO_STATUS_TRY(up.matrix(m.experts[e].w1, &x));
             w1[e] = x.data;
             s1[e] = x.scales;
-            FOLIO_CU(up.matrix(m.experts[e].w2, &x));
+            FOLIO_STATUS_TRY(up.matrix(m.experts[e].w2, &x));
             w2[e] = x.data;
             s2[e] = x.scales;
-            FOLIO_CU(up.matrix(m.experts[e].w3, &x));
+            FOLIO_STATUS_TRY(up.matrix(m.experts[e].w3, &x));
             w3[e] = x.data;
             s3[e] = x.scales;
         }
-        FOLIO_CU(up.table(w1, &dm.experts.w1));
-        FOLIO_CU(up.table(w2, &dm.experts.w2));
-        FOLIO_CU(up.table(w3, &dm.experts.w3));
-        FOLIO_CU(up.table(s1, &dm.experts.s1));
-        FOLIO_CU(up.table(s2, &dm.experts.s2));
-        FOLIO_CU(up.table(s3, &dm.experts.s3));
+        FOLIO_STATUS_TRY(up.table(w1, &dm.experts.w1));
+        FOLIO_STATUS_TRY(up.table(w2, &dm.experts.w2));
+        FOLIO_STATUS_TRY(up.table(w3, &dm.experts.w3));
+        FOLIO_STATUS_TRY(up.table(s1, &dm.experts.s1));
+        FOLIO_STATUS_TRY(up.table(s2, &dm.experts.s2));
+        FOLIO_STATUS_TRY(up.table(s3, &dm.experts.s3));
     }
     return kc::synchronize(stream);
 }

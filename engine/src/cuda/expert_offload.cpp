@@ -7,12 +7,6 @@ namespace folio::model::cuda {
 
 namespace {
 
-#define FOLIO_CU(expr)                                                                             \
-    do {                                                                                           \
-        kc::CudaStatus folio_st_ = (expr);                                                         \
-        if (!folio_st_) return folio_st_;                                                          \
-    } while (0)
-
 std::size_t aligned(std::size_t b) {
     return (b + 255) / 256 * 256;
 }
@@ -68,15 +62,15 @@ kc::CudaStatus ExpertOffload::init(const ModelWeights& w, int slotsPerSet,
             for (auto& layer : experts_)
                 for (HostExpert& he : layer) he.packed = nullptr;
     }
-    FOLIO_CU(slotMemory_.allocate(2 * std::size_t(slots_) * slotBytes_));
-    FOLIO_CU(copyStream_.create());
+    FOLIO_STATUS_TRY(slotMemory_.allocate(2 * std::size_t(slots_) * slotBytes_));
+    FOLIO_STATUS_TRY(copyStream_.create());
     for (int s = 0; s < 2; ++s) {
-        FOLIO_CU(loaded_[s].create());
-        FOLIO_CU(free_[s].create());
+        FOLIO_STATUS_TRY(loaded_[s].create());
+        FOLIO_STATUS_TRY(free_[s].create());
     }
     const std::size_t tableBytes = 6 * std::size_t(std::max(1, maxExperts_)) * sizeof(void*);
-    FOLIO_CU(hostTables_.allocate(tableBytes));
-    FOLIO_CU(deviceTables_.allocate(tableBytes));
+    FOLIO_STATUS_TRY(hostTables_.allocate(tableBytes));
+    FOLIO_STATUS_TRY(deviceTables_.allocate(tableBytes));
     return {};
 }
 
@@ -95,20 +89,20 @@ kc::CudaStatus ExpertOffload::runLayer(int layer, const std::vector<int>& needed
         auto* slotBase = static_cast<std::uint8_t*>(slotMemory_.data()) +
                          std::size_t(set) * std::size_t(slots_) * slotBytes_;
         // Copies into this set wait until the GEMMs of the batch that used it last have finished.
-        FOLIO_CU(free_[set].waitOn(copyStream_.get()));
+        FOLIO_STATUS_TRY(free_[set].waitOn(copyStream_.get()));
         for (std::size_t i = b0; i < b1; ++i) {
             const HostExpert& he = layerExperts[std::size_t(needed[i])];
             std::uint8_t* slot = slotBase + (i - b0) * slotBytes_;
             if (he.packed) {
-                FOLIO_CU(kc::copyToDevice(slot, he.packed, slotBytes_, copyStream_.get()));
+                FOLIO_STATUS_TRY(kc::copyToDevice(slot, he.packed, slotBytes_, copyStream_.get()));
             } else {
                 for (const Piece& p : he.pieces)
                     if (p.bytes)
-                        FOLIO_CU(
+                        FOLIO_STATUS_TRY(
                             kc::copyToDevice(slot + p.offset, p.src, p.bytes, copyStream_.get()));
             }
         }
-        FOLIO_CU(loaded_[set].record(copyStream_.get()));
+        FOLIO_STATUS_TRY(loaded_[set].record(copyStream_.get()));
 
         // Pointer tables for the id range [first, last]: the batch's experts point at their slots;
         // ids in between have no rows and keep the first slot (never read).
@@ -127,7 +121,7 @@ kc::CudaStatus ExpertOffload::runLayer(int layer, const std::vector<int>& needed
                     he.pieces[k].bytes ? slot + he.pieces[k].offset : nullptr;
         }
         const void** dtab = devTab + tabUsed;
-        FOLIO_CU(
+        FOLIO_STATUS_TRY(
             kc::copyToDevice(dtab, tab, 6 * std::size_t(count) * sizeof(void*), computeStream));
         tabUsed += 6 * std::size_t(count);
 
@@ -138,9 +132,9 @@ kc::CudaStatus ExpertOffload::runLayer(int layer, const std::vector<int>& needed
         t.s3 = reinterpret_cast<const std::uint8_t* const*>(dtab + 3 * count);
         t.w2 = dtab + 4 * count;
         t.s2 = reinterpret_cast<const std::uint8_t* const*>(dtab + 5 * count);
-        FOLIO_CU(loaded_[set].waitOn(computeStream));
-        FOLIO_CU(run(first, count, t));
-        FOLIO_CU(free_[set].record(computeStream));
+        FOLIO_STATUS_TRY(loaded_[set].waitOn(computeStream));
+        FOLIO_STATUS_TRY(run(first, count, t));
+        FOLIO_STATUS_TRY(free_[set].record(computeStream));
     }
     return {};
 }

@@ -25,6 +25,13 @@ private:
     std::string error_;
 };
 
+// Evaluates an expression giving a CudaStatus and returns it from the enclosing function on failure.
+#define FOLIO_STATUS_TRY(expr)                                                                     \
+    do {                                                                                           \
+        ::folio::kernels::cuda::CudaStatus folio_st_ = (expr);                                     \
+        if (!folio_st_) return folio_st_;                                                          \
+    } while (0)
+
 // Where an OwnedMemory's bytes come from: device memory (cudaMalloc), or page-locked host memory
 // (cudaHostAlloc), from which copies to the device run asynchronously on a stream and overlap with
 // kernels on another.
