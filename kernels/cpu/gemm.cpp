@@ -3,14 +3,10 @@
 #include "folio/kernels/formats.h"
 #include "folio/kernels/thread_pool.h"
 #include "folio/kernels/vec_ops.h"
+#include "gemm_detail.h"
 
 #include <algorithm>
 #include <array>
-#if defined(__AVX512F__)
-// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized inside _mm512_set1_* (a known false positive).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#endif
 #include <bit>
 #include <atomic>
 #include <chrono>
@@ -21,17 +17,7 @@ namespace folio::kernels {
 
 namespace {
 
-struct Tables {
-    std::array<float, 256> e8m0{};
-    Tables() {
-        for (int i = 0; i < 256; ++i) e8m0[std::size_t(i)] = e8m0ToF32(std::uint8_t(i));
-    }
-};
-
-const Tables& tables() {
-    static const Tables t;
-    return t;
-}
+using detail::kKTile;
 
 constexpr int kLanes = kVecLanes;
 
@@ -47,7 +33,6 @@ constexpr int kMr = 6; // 12 accumulators of 16 registers
 #endif
 constexpr int kNr = 2 * kLanes;
 constexpr std::int64_t kRowTile = 4 * kNr; // output rows per task
-constexpr std::int64_t kKTile = 256;        // inputs per packed slice
 
 // c[i][j] = sum_k a[k][i] * b[k][j] for the first MT tokens of the block. Every output is one FMA
 // chain over k whatever MT is, so a token's results do not depend on how many share its block.
@@ -128,39 +113,10 @@ static inline void decodeFp4Block(const std::uint8_t* q, float scale, float* out
 }
 
 #if defined(__AVX512F__)
-// out[k][j] = src[j * stride + k] for a 16 x 16 block, in registers: four rounds of unpack/shuffle.
-static inline void transpose16(const float* src, std::int64_t stride, __m512 (&out)[16]) {
-    __m512 r[16], t[16];
-    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * stride);
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-    }
-    // r[4q + m] now holds, in each 128-bit lane L, the k = 4L + m column of rows 4q..4q+3.
-    for (int i = 0; i < 8; ++i) {
-        const int a = (i / 4) * 8 + (i % 4), b = a + 4;
-        t[i] = _mm512_shuffle_f32x4(r[a], r[b], 0x88);     // lanes 0, 2 of a and b
-        t[i + 8] = _mm512_shuffle_f32x4(r[a], r[b], 0xdd); // lanes 1, 3
-    }
-    for (int i = 0; i < 4; ++i) {
-        // Combine the two halves (rows 0..7 and 8..15) for k = m + 4L.
-        out[i] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0x88);
-        out[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 4], 0xdd);
-        out[i + 4] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0x88);
-        out[i + 12] = _mm512_shuffle_f32x4(t[i + 8], t[i + 12], 0xdd);
-    }
-}
-
 // dst[k * kNr + j] = src[j * kKTile + k] for a 16 x 16 block.
 static inline void transpose16(const float* src, float* dst) {
     __m512 out[16];
-    transpose16(src, kKTile, out);
+    detail::transpose16(src, kKTile, out);
     for (int k = 0; k < 16; ++k) _mm512_storeu_ps(dst + k * kNr, out[k]);
 }
 #endif
@@ -185,7 +141,7 @@ static void packPanel(const float* rows, std::int64_t nr, std::int64_t kc, float
 }
 
 void dequantizeRow(const WeightMatrix& w, std::int64_t row, std::int64_t c0, std::int64_t len, float* out) {
-    const Tables& tb = tables();
+    const float* e8m0 = detail::e8m0Table();
     switch (w.format) {
     case WeightFormat::F32:
         std::memcpy(out, static_cast<const float*>(w.data) + row * w.cols + c0, std::size_t(len) * 4);
@@ -201,7 +157,7 @@ void dequantizeRow(const WeightMatrix& w, std::int64_t row, std::int64_t c0, std
         const std::uint8_t* srow = w.scales + (row / 128) * scaleCols;
         for (std::int64_t b0 = c0; b0 < c0 + len;) {
             const std::int64_t b1 = std::min(c0 + len, (b0 / 128 + 1) * 128);
-            const float s = tb.e8m0[srow[b0 / 128]];
+            const float s = e8m0[srow[b0 / 128]];
             float* o = out + (b0 - c0);
             const std::uint8_t* q = p + b0;
             for (std::int64_t i = 0; i < b1 - b0; ++i) o[i] = decodeE4m3(q[i]) * s;
@@ -215,77 +171,15 @@ void dequantizeRow(const WeightMatrix& w, std::int64_t row, std::int64_t c0, std
         std::int64_t c = c0;
         // Whole scale blocks of 32 values (16 bytes) take the vector path.
         if (c % 32 == 0)
-            for (; c + 32 <= c0 + len; c += 32) decodeFp4Block(p + c / 2, tb.e8m0[srow[c / 32]], out + (c - c0));
+            for (; c + 32 <= c0 + len; c += 32) decodeFp4Block(p + c / 2, e8m0[srow[c / 32]], out + (c - c0));
         for (; c < c0 + len; ++c) {
             const std::uint8_t byte = p[c / 2];
-            out[c - c0] = decodeE2m1((c & 1) ? std::uint32_t(byte >> 4) : std::uint32_t(byte & 15u)) * tb.e8m0[srow[c / 32]];
+            out[c - c0] = decodeE2m1((c & 1) ? std::uint32_t(byte >> 4) : std::uint32_t(byte & 15u)) * e8m0[srow[c / 32]];
         }
         return;
     }
     }
 }
-
-#if defined(__AVX512F__)
-// One token (decode) over rows [row0, row0 + nr): the micro-kernel's arithmetic for MT = 1 in the
-// same order (each output one FMA chain per K tile, from zero, written the same way so that it
-// contracts the same way; the tiles' sums added to the output in order), with each 16 x 16 block
-// of dequantized weights transposed in registers instead of packed into a panel in memory and read
-// back. Its results are those of gemm() on any number of tokens, bit for bit, so a decode step and
-// a prefill chunk agree exactly.
-// Decode streams every weight once from memory: a panel's 32 rows are dequantized a long span of
-// columns at a time (kSpan, up to 32 KiB of a bf16 row), so that memory is read in long runs
-// rather than 32 short pieces per K tile, which the prefetchers do not follow. The buffer's rows
-// are padded by one cache line so that the 16 loads of a transpose fall in different L1 sets.
-static void gemvRows(const float* x, const WeightMatrix& w, std::int64_t row0, std::int64_t nr, float* y) {
-    static_assert(kNr == 32 && kLanes == 16, "two 16-row halves per panel");
-    constexpr std::int64_t kSpan = 16 * kKTile, kStride = kSpan + 16;
-    const std::int64_t cols = w.cols;
-    thread_local std::vector<float> rows;
-    rows.resize(std::size_t(kNr * kStride));
-    for (std::int64_t p0 = 0; p0 < nr; p0 += kNr) {
-        const std::int64_t np = std::min<std::int64_t>(kNr, nr - p0);
-        vecf sum0{}, sum1{};
-        for (std::int64_t s0 = 0; s0 < cols; s0 += kSpan) {
-            const std::int64_t sc = std::min(kSpan, cols - s0);
-            for (std::int64_t r = 0; r < kNr; ++r) {
-                float* dst = &rows[std::size_t(r * kStride)];
-                if (r < np) dequantizeRow(w, row0 + p0 + r, s0, sc, dst);
-                else std::fill(dst, dst + sc, 0.0f);
-            }
-            for (std::int64_t k0 = 0; k0 < sc; k0 += kKTile) {
-                const std::int64_t kc = std::min(kKTile, sc - k0);
-                const float* xk = x + s0 + k0;
-                const float* tile = &rows[std::size_t(k0)];
-                vecf acc0{}, acc1{};
-                std::int64_t k = 0;
-                for (; k + 16 <= kc; k += 16) {
-                    __m512 lo[16], hi[16];
-                    transpose16(tile + k, kStride, lo);
-                    transpose16(tile + 16 * kStride + k, kStride, hi);
-                    for (int m = 0; m < 16; ++m) {
-                        const vecf a = vecf{} + xk[k + m];
-                        acc0 += a * vecf(lo[m]);
-                        acc1 += a * vecf(hi[m]);
-                    }
-                }
-                for (; k < kc; ++k) {
-                    float b[kNr];
-                    for (int j = 0; j < kNr; ++j) b[j] = tile[j * kStride + k];
-                    const vecf a = vecf{} + xk[k];
-                    acc0 += a * vload(b);
-                    acc1 += a * vload(b + kLanes);
-                }
-                sum0 += acc0;
-                sum1 += acc1;
-            }
-        }
-        float out[kNr];
-        vstore(out, sum0);
-        vstore(out + kLanes, sum1);
-        std::copy(out, out + np, y + p0);
-    }
-}
-#endif
 
 void gemm(const float* x, std::int64_t n, std::int64_t ldx, const WeightMatrix& w, std::int64_t rowBegin,
           std::int64_t rowCount, float* y, std::int64_t ldy, ThreadPool* pool) {
@@ -301,14 +195,8 @@ void gemm(const float* x, std::int64_t n, std::int64_t ldx, const WeightMatrix& 
                          std::memory_order_relaxed);
     };
 #if defined(__AVX512F__)
-    if (n == 1) {
-        auto rowTile = [&](std::int64_t tile, int) {
-            const std::int64_t r0 = tile * kRowTile;
-            gemvRows(x, w, rowBegin + r0, std::min(kRowTile, rowCount - r0), y + r0);
-        };
-        if (threaded) pool->parallelFor(tiles, rowTile);
-        else
-            for (std::int64_t i = 0; i < tiles; ++i) rowTile(i, 0);
+    if (n == 1) { // decode: gemv.cpp, same order, same bits
+        detail::gemvOneToken(x, w, rowBegin, rowCount, y, pool, threaded);
         account();
         return;
     }

@@ -137,16 +137,37 @@ void TestGemm::oneTokenIsBitIdenticalToABatch() {
     // chunked prefill and decode give the same logits rests on every output being computed in the
     // same order either way: compare bit for bit, for every format, with shapes that cross K tiles
     // (256), end off a 16-wide block, leave partial 32-row panels and start at an odd row.
+    // Widths that are a multiple of the K tile take the grouped one-token path (16-row groups, four
+    // K tiles at once, fewer than four at the end); the others the general one. `extreme` puts
+    // scales of 2^-127, 2^-126, 2^120 and 2^121 among the ordinary ones (fp8 folds 2^8 into its
+    // scales except where that would overflow).
     struct Shape {
         WeightFormat f;
         int rows, cols, rowBegin, rowCount, threads;
+        bool extreme = false;
     };
-    const Shape shapes[] = {{WeightFormat::BF16, 70, 33, 0, 70, 1},         {WeightFormat::BF16, 300, 530, 3, 290, 2},
-                            {WeightFormat::FP8Block128, 257, 1100, 0, 257, 2}, {WeightFormat::FP8Block128, 384, 300, 130, 200, 1},
-                            {WeightFormat::FP4Row32, 300, 1056, 0, 300, 2},    {WeightFormat::FP4Row32, 160, 96, 17, 111, 1}};
+    const Shape shapes[] = {{WeightFormat::BF16, 70, 33, 0, 70, 1},
+                            {WeightFormat::BF16, 300, 530, 3, 290, 2},
+                            {WeightFormat::FP8Block128, 257, 1100, 0, 257, 2},
+                            {WeightFormat::FP8Block128, 384, 300, 130, 200, 1},
+                            {WeightFormat::FP4Row32, 300, 1056, 0, 300, 2},
+                            {WeightFormat::FP4Row32, 160, 96, 17, 111, 1},
+                            {WeightFormat::BF16, 300, 512, 3, 290, 2},
+                            {WeightFormat::BF16, 48, 1280, 0, 48, 1},
+                            {WeightFormat::FP8Block128, 384, 1280, 120, 250, 2, true},
+                            {WeightFormat::FP8Block128, 160, 256, 0, 160, 1},
+                            {WeightFormat::FP4Row32, 200, 768, 5, 190, 1},
+                            {WeightFormat::FP4Row32, 64, 2304, 0, 64, 2, true}};
     std::mt19937 rng(11);
     for (const Shape& sh : shapes) {
-        const Packed p = make(sh.f, sh.rows, sh.cols, rng);
+        Packed p = make(sh.f, sh.rows, sh.cols, rng);
+        if (sh.extreme) {
+            const std::uint8_t odd[] = {0, 1, 247, 248};
+            for (std::size_t i = 0; i < p.scales.size(); i += 5) p.scales[i] = odd[i % 4];
+            // Keep |w| < 1 so that 2^121-scaled blocks stay finite and an overflow would show.
+            if (sh.f == WeightFormat::FP8Block128)
+                for (std::uint8_t& b : p.data) b &= 0xb7;
+        }
         const int n = 11, ldx = sh.cols + 5, ldy = sh.rowCount + 3;
         std::normal_distribution<float> nd(0, 1);
         std::vector<float> x(std::size_t(n) * ldx);

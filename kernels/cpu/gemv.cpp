@@ -1,0 +1,347 @@
+// One token (decode): y = x . W^T with every output computed exactly as the batch GEMM computes it
+// (one FMA chain per K tile of 256 inputs, from zero, written the same way so that it contracts
+// the same way; the tiles' sums added to the output in order), so that a decode step and a
+// prefill chunk give the same bits. What differs is how the weights reach the FMAs: a decode step
+// reads every weight once, so the aim is to stream them at memory speed.
+//
+// The FMAs need column vectors (16 rows' weights for one input) while the checkpoint stores rows.
+// Rows are taken 16 at a time (a group) and decoded into column vectors by transposing in
+// registers: bf16 as f32 after widening, fp8 and fp4 as bytes before decoding (a 16 x 64 byte
+// transpose costs a quarter of the shuffles of the f32 one per value). The column vectors of four
+// K tiles go into small L1 buffers so that four independent FMA chains run side by side: one
+// chain is bound by the FMA latency (4 cycles per column vector), which held bf16 near 24 GB/s a
+// core and fp4 near 6. The next group's rows, one contiguous block, are prefetched while the
+// current one is computed, so the loads meet one sequential stream instead of 16 to 64 row streams
+// (at 32 concurrent row streams the read bandwidth of this kind of machine drops by a third).
+#include "gemm_detail.h"
+
+#include "folio/kernels/thread_pool.h"
+#include "folio/kernels/vec_ops.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace folio::kernels::detail {
+
+#if defined(__AVX512F__)
+
+namespace {
+
+constexpr int kGroup = 16;  // rows per group: one lane each
+constexpr int kChains = 4;  // K tiles accumulated side by side
+constexpr int kNr = 32;     // rows per panel of the general path
+
+// The general path, for f32 weights and shapes off the K tile: a panel's 32 rows dequantized a
+// span of 4,096 columns at a time, then each 16 x 16 block transposed in registers.
+void gemvRows(const float* x, const WeightMatrix& w, std::int64_t row0, std::int64_t nr, float* y) {
+    constexpr std::int64_t kSpan = 16 * kKTile, kStride = kSpan + 16;
+    const std::int64_t cols = w.cols;
+    thread_local std::vector<float> rows;
+    rows.resize(std::size_t(kNr * kStride));
+    for (std::int64_t p0 = 0; p0 < nr; p0 += kNr) {
+        const std::int64_t np = std::min<std::int64_t>(kNr, nr - p0);
+        vecf sum0{}, sum1{};
+        for (std::int64_t s0 = 0; s0 < cols; s0 += kSpan) {
+            const std::int64_t sc = std::min(kSpan, cols - s0);
+            for (std::int64_t r = 0; r < kNr; ++r) {
+                float* dst = &rows[std::size_t(r * kStride)];
+                if (r < np) dequantizeRow(w, row0 + p0 + r, s0, sc, dst);
+                else std::fill(dst, dst + sc, 0.0f);
+            }
+            for (std::int64_t k0 = 0; k0 < sc; k0 += kKTile) {
+                const std::int64_t kc = std::min(kKTile, sc - k0);
+                const float* xk = x + s0 + k0;
+                const float* tile = &rows[std::size_t(k0)];
+                vecf acc0{}, acc1{};
+                std::int64_t k = 0;
+                for (; k + 16 <= kc; k += 16) {
+                    __m512 lo[16], hi[16];
+                    transpose16(tile + k, kStride, lo);
+                    transpose16(tile + 16 * kStride + k, kStride, hi);
+                    for (int m = 0; m < 16; ++m) {
+                        const vecf a = vecf{} + xk[k + m];
+                        acc0 += a * vecf(lo[m]);
+                        acc1 += a * vecf(hi[m]);
+                    }
+                }
+                for (; k < kc; ++k) {
+                    float b[kNr];
+                    for (int j = 0; j < kNr; ++j) b[j] = tile[j * kStride + k];
+                    const vecf a = vecf{} + xk[k];
+                    acc0 += a * vload(b);
+                    acc1 += a * vload(b + 16);
+                }
+                sum0 += acc0;
+                sum1 += acc1;
+            }
+        }
+        float out[kNr];
+        vstore(out, sum0);
+        vstore(out + 16, sum1);
+        std::copy(out, out + np, y + p0);
+    }
+}
+
+// Transposes 16 rows of 64 bytes: afterwards r[i]'s 128-bit lane L holds byte column
+// 16 L + bitReverse4(i), rows 0..15 in order (four rounds of in-lane unpacks, 64 shuffles).
+inline void transposeBytes(__m512i (&r)[16]) {
+    __m512i t[16];
+    for (int p = 0; p < 8; ++p) {
+        t[p] = _mm512_unpacklo_epi8(r[2 * p], r[2 * p + 1]);
+        t[p + 8] = _mm512_unpackhi_epi8(r[2 * p], r[2 * p + 1]);
+    }
+    for (int p = 0; p < 8; ++p) {
+        r[p] = _mm512_unpacklo_epi16(t[2 * p], t[2 * p + 1]);
+        r[p + 8] = _mm512_unpackhi_epi16(t[2 * p], t[2 * p + 1]);
+    }
+    for (int p = 0; p < 8; ++p) {
+        t[p] = _mm512_unpacklo_epi32(r[2 * p], r[2 * p + 1]);
+        t[p + 8] = _mm512_unpackhi_epi32(r[2 * p], r[2 * p + 1]);
+    }
+    for (int p = 0; p < 8; ++p) {
+        r[p] = _mm512_unpacklo_epi64(t[2 * p], t[2 * p + 1]);
+        r[p + 8] = _mm512_unpackhi_epi64(t[2 * p], t[2 * p + 1]);
+    }
+}
+
+constexpr int bitReverse4(int i) { return ((i & 1) << 3) | ((i & 2) << 1) | ((i & 4) >> 1) | ((i & 8) >> 3); }
+
+inline __m128i lane128(__m512i v, int lane) {
+    switch (lane) {
+    case 0: return _mm512_castsi512_si128(v);
+    case 1: return _mm512_extracti32x4_epi32(v, 1);
+    case 2: return _mm512_extracti32x4_epi32(v, 2);
+    default: return _mm512_extracti32x4_epi32(v, 3);
+    }
+}
+
+// Decoders: prepare(row0) once per group, then step(row0, c, out) writes the column vectors of
+// columns [c, c + kStepCols): out[j * 16 + i] = dequantizeRow's value of W[row0 + i][c + j]. Each
+// step reads one 64-byte line of each of the 16 rows.
+
+struct Bf16Columns {
+    static constexpr int kStepCols = 32;
+    const WeightMatrix& w;
+    std::int64_t rowBytes() const { return w.cols * 2; }
+    void prepare(std::int64_t) {}
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        const auto* p = static_cast<const std::uint16_t*>(w.data) + row0 * w.cols + c;
+        __m512i raw[kGroup];
+        for (int i = 0; i < kGroup; ++i) raw[i] = _mm512_loadu_si512(p + i * w.cols);
+        for (int h = 0; h < 2; ++h) {
+            __m512 r[16], t[16];
+            for (int i = 0; i < 16; ++i) {
+                const __m256i half = h ? _mm512_extracti64x4_epi64(raw[i], 1) : _mm512_castsi512_si256(raw[i]);
+                r[i] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+            }
+            transpose16(r, t);
+            for (int m = 0; m < 16; ++m) _mm512_store_ps(out + (16 * h + m) * 16, t[m]);
+        }
+    }
+};
+
+// e4m3 code b as f16 bits is (sext(b) << 7) & 0xbf80: its value times 2^-8, exactly, subnormal
+// codes included (they become normal f16 values); the hardware converts f16 to f32. The 2^8 is
+// folded into the 128 x 128 block scale, or applied on its own where that would overflow.
+struct Fp8Columns {
+    static constexpr int kStepCols = 64;
+    const WeightMatrix& w;
+    std::vector<float>& scales; // [cols / 128][16]: each row's block scale (times 2^8 unless huge)
+    std::vector<std::uint8_t>& huge;
+    std::int64_t rowBytes() const { return w.cols; }
+    void prepare(std::int64_t row0) {
+        const float* e8 = e8m0Table();
+        const std::int64_t blocks = (w.cols + 127) / 128;
+        scales.resize(std::size_t(blocks * 16));
+        huge.assign(std::size_t(blocks), 0);
+        for (std::int64_t b = 0; b < blocks; ++b)
+            for (int i = 0; i < kGroup; ++i) {
+                const std::uint8_t e = w.scales[((row0 + i) / 128) * blocks + b];
+                // 2^(e - 127) * 2^8 overflows for e in [247, 254]; 255 is NaN either way.
+                if (e >= 247 && e != 255) huge[std::size_t(b)] = 1;
+                scales[std::size_t(b * 16 + i)] = e8[e];
+            }
+        for (std::int64_t b = 0; b < blocks; ++b)
+            if (!huge[std::size_t(b)])
+                for (int i = 0; i < kGroup; ++i) scales[std::size_t(b * 16 + i)] *= 256.0f;
+    }
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * w.cols + c;
+        __m512i r[kGroup];
+        for (int i = 0; i < kGroup; ++i) r[i] = _mm512_loadu_si512(p + i * w.cols);
+        transposeBytes(r);
+        const __m512 s = _mm512_loadu_ps(&scales[std::size_t(c / 128 * 16)]);
+        const bool big = huge[std::size_t(c / 128)] != 0;
+        const __m512i mask = _mm512_set1_epi16(short(0xbf80));
+        auto put = [&](int col, __m256i f16) {
+            __m512 v = _mm512_cvtph_ps(f16);
+            if (big) v = _mm512_mul_ps(v, _mm512_set1_ps(256.0f));
+            _mm512_store_ps(out + col * 16, _mm512_mul_ps(v, s));
+        };
+        for (int i = 0; i < kGroup; ++i) {
+            const int j = bitReverse4(i);
+            const __m512i lo = _mm512_and_si512(_mm512_slli_epi16(_mm512_cvtepi8_epi16(_mm512_castsi512_si256(r[i])), 7), mask);
+            const __m512i hi = _mm512_and_si512(_mm512_slli_epi16(_mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64(r[i], 1)), 7), mask);
+            put(j, _mm512_castsi512_si256(lo));
+            put(16 + j, _mm512_extracti64x4_epi64(lo, 1));
+            put(32 + j, _mm512_castsi512_si256(hi));
+            put(48 + j, _mm512_extracti64x4_epi64(hi, 1));
+        }
+    }
+};
+
+// fp4: byte column j of a step holds columns 2j (low nibble) and 2j + 1 (high nibble) of 16 rows;
+// vpermb spreads its bytes over 16 dwords and vpermps looks the nibbles up (it reads the low four
+// bits of each index). The per-row scales of each 32-column block are decoded once per group.
+struct Fp4Columns {
+    static constexpr int kStepCols = 128;
+    const WeightMatrix& w;
+    std::vector<float>& scales; // [cols / 32][16]
+    std::int64_t rowBytes() const { return w.cols / 2; }
+    void prepare(std::int64_t row0) {
+        const float* e8 = e8m0Table();
+        const std::int64_t blocks = w.cols / 32;
+        scales.resize(std::size_t(blocks * 16));
+        const std::uint8_t* sp = w.scales + row0 * blocks;
+        const __m512i zero = _mm512_setzero_si512(), all = _mm512_set1_epi32(255);
+        const __m512i atZero = _mm512_castps_si512(_mm512_set1_ps(e8[0])), atAll = _mm512_castps_si512(_mm512_set1_ps(e8[255]));
+        for (std::int64_t b0 = 0; b0 < blocks; b0 += 64) {
+            const __mmask64 m = blocks - b0 >= 64 ? ~__mmask64(0) : (__mmask64(1) << (blocks - b0)) - 1;
+            __m512i r[kGroup];
+            for (int i = 0; i < kGroup; ++i) r[i] = _mm512_maskz_loadu_epi8(m, sp + i * blocks + b0);
+            transposeBytes(r);
+            for (int i = 0; i < kGroup; ++i)
+                for (int lane = 0; lane < 4; ++lane) {
+                    const std::int64_t b = b0 + 16 * lane + bitReverse4(i);
+                    if (b >= blocks) continue;
+                    const __m512i e = _mm512_cvtepu8_epi32(lane128(r[i], lane));
+                    __m512i f = _mm512_slli_epi32(e, 23); // 2^(e - 127) for e in [1, 254]
+                    f = _mm512_mask_mov_epi32(f, _mm512_cmpeq_epi32_mask(e, zero), atZero);
+                    f = _mm512_mask_mov_epi32(f, _mm512_cmpeq_epi32_mask(e, all), atAll);
+                    _mm512_storeu_si512(&scales[std::size_t(b * 16)], f);
+                }
+        }
+    }
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        // Byte 4k of lane L's selector picks row k of byte column 16 L + j.
+        static const std::array<std::array<std::uint8_t, 64>, 4> spread = [] {
+            std::array<std::array<std::uint8_t, 64>, 4> s{};
+            for (int lane = 0; lane < 4; ++lane)
+                for (int q = 0; q < 64; ++q) s[std::size_t(lane)][std::size_t(q)] = std::uint8_t(16 * lane + q / 4);
+            return s;
+        }();
+        const __m512 lut = _mm512_loadu_ps(kE2m1Values.data());
+        const std::int64_t rb = w.cols / 2;
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb + c / 2;
+        __m512i r[kGroup];
+        for (int i = 0; i < kGroup; ++i) r[i] = _mm512_loadu_si512(p + i * rb);
+        transposeBytes(r);
+        for (int lane = 0; lane < 4; ++lane) {
+            const __m512 s = _mm512_loadu_ps(&scales[std::size_t((c / 32 + lane) * 16)]);
+            const __m512i sel = _mm512_loadu_si512(spread[std::size_t(lane)].data());
+            for (int j = 0; j < 16; ++j) {
+                const __m512i idx = _mm512_permutexvar_epi8(sel, r[bitReverse4(j)]);
+                float* o = out + (32 * lane + 2 * j) * 16;
+                _mm512_store_ps(o, _mm512_mul_ps(_mm512_permutexvar_ps(idx, lut), s));
+                _mm512_store_ps(o + 16, _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(idx, 4), lut), s));
+            }
+        }
+    }
+};
+
+// acc[q] += x[q * kKTile + j] * column j of chain q, for j in [0, n): the chains interleaved.
+template <int Q> inline void fmaColumns(const float* x, std::int64_t n, const float* buf, std::int64_t bufStride, vecf (&acc)[kChains]) {
+    for (std::int64_t j = 0; j < n; ++j)
+        for (int q = 0; q < Q; ++q) acc[q] += (vecf{} + x[q * kKTile + j]) * vload(buf + q * bufStride + j * 16);
+}
+
+// Groups [0, groups) of 16 rows from row0; cols is a multiple of kKTile.
+template <class Decoder> void gemvGroups(const float* x, Decoder& d, std::int64_t row0, std::int64_t groups, float* y) {
+    constexpr int S = Decoder::kStepCols;
+    alignas(64) float buf[kChains][S * 16];
+    const std::int64_t cols = d.w.cols, tiles = cols / kKTile;
+    const std::int64_t groupLines = kGroup * d.rowBytes() / 64;
+    const std::int64_t steps = cols / S, linesPerStep = (groupLines + steps - 1) / steps;
+    const char* base = static_cast<const char*>(d.w.data);
+    for (std::int64_t g = 0; g < groups; ++g) {
+        const std::int64_t r0 = row0 + kGroup * g;
+        // The next group is one contiguous block: fetch it line by line while this one runs.
+        const char* next = base + (r0 + kGroup) * d.rowBytes();
+        const std::int64_t nextLines = g + 1 < groups ? groupLines : 0;
+        std::int64_t line = 0;
+        d.prepare(r0);
+        vecf sum{};
+        for (std::int64_t t0 = 0; t0 < tiles; t0 += kChains) {
+            const int q = int(std::min<std::int64_t>(kChains, tiles - t0));
+            vecf acc[kChains] = {};
+            for (std::int64_t s = 0; s < kKTile; s += S) {
+                for (int c = 0; c < q; ++c) {
+                    d.step(r0, (t0 + c) * kKTile + s, buf[c]);
+                    for (std::int64_t l = 0; l < linesPerStep && line < nextLines; ++l, ++line)
+                        _mm_prefetch(next + line * 64, _MM_HINT_T0);
+                }
+                const float* xs = x + t0 * kKTile + s;
+                switch (q) {
+                case 1: fmaColumns<1>(xs, S, buf[0], S * 16, acc); break;
+                case 2: fmaColumns<2>(xs, S, buf[0], S * 16, acc); break;
+                case 3: fmaColumns<3>(xs, S, buf[0], S * 16, acc); break;
+                default: fmaColumns<4>(xs, S, buf[0], S * 16, acc); break;
+                }
+            }
+            for (int c = 0; c < q; ++c) sum += acc[c];
+        }
+        vstore(y + kGroup * g, sum);
+    }
+}
+
+} // namespace
+
+void gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, std::int64_t rowCount, float* y,
+                  ThreadPool* pool, bool threaded) {
+    const bool grouped = w.format != WeightFormat::F32 && w.cols % kKTile == 0;
+    if (!grouped) {
+        constexpr std::int64_t kRowTile = 4 * kNr;
+        const std::int64_t tiles = (rowCount + kRowTile - 1) / kRowTile;
+        auto rowTile = [&](std::int64_t tile, int) {
+            const std::int64_t r0 = tile * kRowTile;
+            gemvRows(x, w, rowBegin + r0, std::min(kRowTile, rowCount - r0), y + r0);
+        };
+        if (threaded && tiles > 1) pool->parallelFor(tiles, rowTile);
+        else
+            for (std::int64_t i = 0; i < tiles; ++i) rowTile(i, 0);
+        return;
+    }
+    // Tasks of consecutive groups, long enough that the prefetch runs ahead for most of them and
+    // about eight per thread so that a slow thread does not hold the others up.
+    const std::int64_t groups = rowCount / kGroup, tail = rowCount % kGroup;
+    const int threads = threaded ? pool->size() : 1;
+    const std::int64_t perTask = std::max<std::int64_t>(8, groups / (8 * threads));
+    const std::int64_t tasks = (groups + perTask - 1) / perTask + (tail ? 1 : 0);
+    auto task = [&](std::int64_t t, int) {
+        const std::int64_t g0 = t * perTask;
+        if (g0 >= groups) { // the rows after the last whole group
+            gemvRows(x, w, rowBegin + groups * kGroup, tail, y + groups * kGroup);
+            return;
+        }
+        const std::int64_t n = std::min(perTask, groups - g0);
+        thread_local std::vector<float> scales;
+        thread_local std::vector<std::uint8_t> huge;
+        if (w.format == WeightFormat::BF16) {
+            Bf16Columns d{w};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        } else if (w.format == WeightFormat::FP8Block128) {
+            Fp8Columns d{w, scales, huge};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        } else {
+            Fp4Columns d{w, scales};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        }
+    };
+    if (threaded && tasks > 1) pool->parallelFor(tasks, task);
+    else
+        for (std::int64_t t = 0; t < tasks; ++t) task(t, 0);
+}
+
+#endif
+
+} // namespace folio::kernels::detail
