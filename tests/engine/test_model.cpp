@@ -4,6 +4,7 @@
 #include "model_fixture.h"
 #include "folio/kernels/thread_pool.h"
 #include "model/forward.h"
+#include "model/state_io.h"
 #include "model/weights.h"
 #include "reference/reference_model.h"
 
@@ -211,11 +212,15 @@ void TestModel::chunkedPrefillAndDecodeAgree() {
 
 void TestModel::saveRestoreContinuesExactly_data() {
     QTest::addColumn<int>("at");
-    for (int at : {1, 4, 127, 128, 130, 257, 1001}) QTest::newRow(qPrintable(QString::number(at))) << at;
+    QTest::addColumn<bool>("sharedPages"); // populate the state's pages on a second thread as well
+    for (int at : {1, 4, 127, 128, 130, 257, 1001}) QTest::newRow(qPrintable(QString::number(at))) << at << false;
+    for (int at : {130, 1001}) QTest::newRow(qPrintable(QString("%1 shared pages").arg(at))) << at << true;
 }
 
 void TestModel::saveRestoreContinuesExactly() {
     QFETCH(int, at);
+    QFETCH(bool, sharedPages);
+    folio::model::setSharedPopulationMinimum(sharedPages ? 0 : std::size_t(32) << 20);
     const int V = tiny_.cfg.vocabSize;
     const int total = 1300;
     auto seq = tiny_.model->newSequence();
@@ -224,6 +229,7 @@ void TestModel::saveRestoreContinuesExactly() {
     QVERIFY(seq->save(stream).ok());
     auto restored = tiny_.model->newSequence();
     const Status st = restored->restore(stream);
+    folio::model::setSharedPopulationMinimum(std::size_t(32) << 20);
     QVERIFY2(st.ok(), st.error().c_str());
     QCOMPARE(restored->position(), qint64(at));
     std::vector<float> logits;
@@ -317,10 +323,12 @@ void TestModel::deltaChainRestoresExactly() {
         QVERIFY2(QString::fromStdString(st.error()).contains("delta from position 384"), st.error().c_str());
         QCOMPARE(restored->position(), qint64(0));
     }
+    folio::model::setSharedPopulationMinimum(0); // the deltas through the two-thread page population
     for (const std::string& bytes : streams) {
         const Status st = restored->restore(std::span(bytes.data(), bytes.size()));
         QVERIFY2(st.ok(), st.error().c_str());
     }
+    folio::model::setSharedPopulationMinimum(std::size_t(32) << 20);
     QCOMPARE(restored->position(), qint64(1001));
     std::vector<float> logits;
     PrefillOptions o;

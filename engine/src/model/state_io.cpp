@@ -3,9 +3,13 @@
 #include "folio/checksum.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <istream>
+#include <mutex>
 #include <ostream>
+#include <thread>
+#include <vector>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -48,9 +52,77 @@ void prefault(void* p, std::size_t bytes) {
 #endif
 }
 
+// Shares the page population of a large restore with a second thread. The compressed entries
+// buffers are reserved from the header (their sizes follow from the position) and cut into 8 MiB
+// chunks in the order the parser fills them; the parser takes chunks from the front as it reaches
+// each buffer, the helper from the back, and they meet where the work balances. On this kind of VM
+// a fresh page costs about 1.4 us, so a 128K-token state's 259 MB of pages took longer on one
+// thread than reading its file (perf.md). Population does not change contents: a chunk the parser
+// writes before the helper gets to it just faults as it would have.
+std::atomic<std::size_t> gSharedPopulationMinimum{std::size_t(32) << 20};
+
+class Populator {
+public:
+    ~Populator() {
+        if (helper_.joinable()) helper_.join();
+    }
+    void add(void* p, std::size_t bytes) {
+        const int region = int(regions_.size());
+        regions_.push_back(p);
+        for (std::size_t off = 0; off < bytes; off += kChunk)
+            chunks_.push_back({static_cast<char*>(p) + off, std::min(kChunk, bytes - off), region});
+        total_ += bytes;
+    }
+    void start() {
+        back_ = chunks_.size();
+        if (chunks_.empty() || total_ < gSharedPopulationMinimum.load()) return;
+        helper_ = std::thread([this] {
+            for (;;) {
+                std::size_t i = 0;
+                {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    if (back_ <= front_) return;
+                    i = --back_;
+                }
+                prefault(chunks_[i].p, chunks_[i].bytes);
+            }
+        });
+    }
+    bool active() const { return helper_.joinable(); }
+    // The parser is about to fill the buffer at `base`: populate its chunks the helper has not taken.
+    void reach(const void* base) {
+        const auto r = std::find(regions_.begin(), regions_.end(), base);
+        if (r == regions_.end()) return;
+        const int region = int(r - regions_.begin());
+        for (;;) {
+            std::size_t i = 0;
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                if (front_ >= back_ || chunks_[front_].region > region) return;
+                i = front_++;
+            }
+            prefault(chunks_[i].p, chunks_[i].bytes);
+        }
+    }
+
+private:
+    static constexpr std::size_t kChunk = std::size_t(8) << 20;
+    struct Chunk {
+        char* p;
+        std::size_t bytes;
+        int region;
+    };
+    std::vector<void*> regions_;
+    std::vector<Chunk> chunks_;
+    std::size_t total_ = 0, front_ = 0, back_ = 0;
+    std::mutex mutex_;
+    std::thread helper_;
+};
+
 class Reader {
 public:
     Reader(std::istream& in, bool verify) : in_(in), verify_(verify) {}
+    void usePages(Populator* pages) { pages_ = pages; }
     bool bytes(void* p, std::size_t n) {
         in_.read(static_cast<char*>(p), std::streamsize(n));
         if (std::size_t(in_.gcount()) != n) return false;
@@ -67,7 +139,8 @@ public:
     bool appendFloats(std::vector<float>& v, std::size_t n) {
         const std::size_t start = v.size(), count = n;
         v.reserve(start + n);
-        prefault(v.data() + start, n * sizeof(float));
+        if (pages_ && pages_->active()) pages_->reach(v.data());
+        else prefault(v.data() + start, n * sizeof(float));
         float block[4096];
         while (n > 0) {
             const std::size_t k = std::min<std::size_t>(n, 4096);
@@ -86,6 +159,7 @@ public:
 private:
     std::istream& in_;
     bool verify_;
+    Populator* pages_ = nullptr;
     std::uint64_t hash_ = kChecksumSeed;
 };
 
@@ -131,6 +205,8 @@ bool readCompressor(Reader& r, CompressorState& c, std::int64_t pos, std::int64_
 
 } // namespace
 
+void setSharedPopulationMinimum(std::size_t bytes) { gSharedPopulationMinimum = bytes; }
+
 Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostream& out, std::int64_t basePos) {
     if (basePos < 0 || basePos > s.pos) return makeError("a delta's base position must lie within the sequence");
     Writer w(out);
@@ -173,6 +249,8 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
     if (!r.pod(&fp) || !r.pod(&pos) || !r.pod(&basePos) || !r.pod(&layers)) return truncated;
     if (fp != fingerprint) return makeError("sequence state was saved by another model (fingerprint differs)");
     SequenceState s = makeSequenceState(cfg);
+    Populator pages; // after the state: its helper is joined before the state's buffers are freed
+    r.usePages(&pages);
     if (pos < 0 || basePos < 0 || basePos > pos || layers != s.layers.size())
         return makeError("sequence state header does not match the model");
     // Sizes follow from the position: bound it before anything is allocated for it.
@@ -183,6 +261,17 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
         return makeError("sequence state is a delta from position " + std::to_string(basePos) +
                          ", and the sequence it applies to is not at that position");
     s.pos = pos;
+    // Sizes follow from the position: reserve the compressed entries now and populate their pages
+    // on two threads while the parser fills them.
+    for (LayerState& l : s.layers) {
+        for (CompressorState* c : {&l.compressor, &l.indexer}) {
+            if (l.ratio <= 0 || (c == &l.indexer && l.ratio != 4)) continue;
+            const std::size_t total = std::size_t(pos / c->ratio) * std::size_t(c->dim);
+            c->entries.reserve(total);
+            pages.add(c->entries.data(), total * sizeof(float));
+        }
+    }
+    pages.start();
     for (LayerState& l : s.layers) {
         std::int32_t ratio = 0;
         if (!r.pod(&ratio)) return truncated;

@@ -16,6 +16,7 @@
 #include "folio/status.h"
 #include "state.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <iosfwd>
 
@@ -30,5 +31,9 @@ Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostrea
 // recomputed (a second pass over a state of up to gigabytes).
 Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in,
                                 const SequenceState* base = nullptr, bool verifyChecksum = true);
+
+// From this many bytes of compressed entries (default 32 MiB) readState populates their pages on a
+// second thread as well; tests lower it to run that path on small states.
+void setSharedPopulationMinimum(std::size_t bytes);
 
 } // namespace folio::model
