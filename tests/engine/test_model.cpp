@@ -210,6 +210,13 @@ void TestModel::chunkedPrefillAndDecodeAgree() {
             QFAIL(qPrintable(QString("position %1 differs: %2 vs %3").arg(i / std::size_t(tiny_.cfg.vocabSize)).arg(got[i]).arg(oneShot_[i])));
 }
 
+// Sets the size from which a restore shares its page population with a second thread, for one
+// scope (an early QVERIFY return included).
+struct SharedPopulation {
+    explicit SharedPopulation(std::size_t minimum) { folio::model::setSharedPopulationMinimum(minimum); }
+    ~SharedPopulation() { folio::model::setSharedPopulationMinimum(std::size_t(32) << 20); }
+};
+
 void TestModel::saveRestoreContinuesExactly_data() {
     QTest::addColumn<int>("at");
     QTest::addColumn<bool>("sharedPages"); // populate the state's pages on a second thread as well
@@ -220,7 +227,7 @@ void TestModel::saveRestoreContinuesExactly_data() {
 void TestModel::saveRestoreContinuesExactly() {
     QFETCH(int, at);
     QFETCH(bool, sharedPages);
-    folio::model::setSharedPopulationMinimum(sharedPages ? 0 : std::size_t(32) << 20);
+    const SharedPopulation pages(sharedPages ? 0 : std::size_t(32) << 20);
     const int V = tiny_.cfg.vocabSize;
     const int total = 1300;
     auto seq = tiny_.model->newSequence();
@@ -229,7 +236,6 @@ void TestModel::saveRestoreContinuesExactly() {
     QVERIFY(seq->save(stream).ok());
     auto restored = tiny_.model->newSequence();
     const Status st = restored->restore(stream);
-    folio::model::setSharedPopulationMinimum(std::size_t(32) << 20);
     QVERIFY2(st.ok(), st.error().c_str());
     QCOMPARE(restored->position(), qint64(at));
     std::vector<float> logits;
@@ -323,12 +329,13 @@ void TestModel::deltaChainRestoresExactly() {
         QVERIFY2(QString::fromStdString(st.error()).contains("delta from position 384"), st.error().c_str());
         QCOMPARE(restored->position(), qint64(0));
     }
-    folio::model::setSharedPopulationMinimum(0); // the deltas through the two-thread page population
-    for (const std::string& bytes : streams) {
-        const Status st = restored->restore(std::span(bytes.data(), bytes.size()));
-        QVERIFY2(st.ok(), st.error().c_str());
+    {
+        const SharedPopulation pages(0); // the deltas through the two-thread page population
+        for (const std::string& bytes : streams) {
+            const Status st = restored->restore(std::span(bytes.data(), bytes.size()));
+            QVERIFY2(st.ok(), st.error().c_str());
+        }
     }
-    folio::model::setSharedPopulationMinimum(std::size_t(32) << 20);
     QCOMPARE(restored->position(), qint64(1001));
     std::vector<float> logits;
     PrefillOptions o;
