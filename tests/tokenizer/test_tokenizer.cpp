@@ -50,6 +50,7 @@ private slots:
     void chatEncoding();
     void chatNeedsItsTokens();
     void streamDecoderNeverSplitsCharacters();
+    void streamDecoderLeavesOutAddedTokens();
     void invalidUtf8IsReplaced_data();
     void invalidUtf8IsReplaced();
     void parallelEqualsSerial();
@@ -215,6 +216,34 @@ void TestTokenizer::streamDecoderNeverSplitsCharacters() {
     QCOMPARE(half.push(t->tokenId("ä")), std::string()); // "ä" spells byte 0xE4: a lead byte, held
     QCOMPARE(half.pendingBytes(), std::size_t(1));
     QCOMPARE(half.finish(), std::string("\xEF\xBF\xBD"));
+}
+
+void TestTokenizer::streamDecoderLeavesOutAddedTokens() {
+    const Tokenizer* t = trained_.get();
+    const std::int32_t assistant = t->tokenId(kAssistant);
+    QVERIFY(assistant >= 0 && t->isAddedToken(assistant));
+    // A marker between the bytes of one character neither shows nor breaks the character.
+    const std::string text = "中文 and ä";
+    const auto ids = t->encode(text);
+    StreamDecoder dec(*t), kept(*t, true);
+    std::string out, keptOut;
+    for (int32_t id : ids) {
+        out += dec.push(assistant);
+        out += dec.push(id);
+        keptOut += kept.push(id);
+    }
+    out += dec.finish();
+    QCOMPARE(out, text);
+    QCOMPARE(kept.push(assistant), kAssistant);
+    keptOut += kept.finish();
+    QCOMPARE(keptOut, text);
+    // DeepSeek's file flags the chat markers "special": false; they are left out all the same.
+    if (v3_) {
+        const std::int32_t user = v3_->tokenId(kUser);
+        QVERIFY(user >= 0 && v3_->isAddedToken(user) && !v3_->isSpecialToken(user));
+        StreamDecoder v3dec(*v3_);
+        QCOMPARE(v3dec.push(user) + v3dec.push(v3_->encode("Hello!")[0]) + v3dec.finish(), std::string("Hello"));
+    }
 }
 
 void TestTokenizer::invalidUtf8IsReplaced_data() {

@@ -81,10 +81,14 @@ private:
 
 // Incremental ids -> text for streaming output: never emits half a UTF-8 character. Bytes of an
 // incomplete character are held until the token that completes it arrives; a sequence that can no
-// longer become valid is emitted as U+FFFD.
+// longer become valid is emitted as U+FFFD. Added tokens are control tokens, not answer text: the
+// chat markers (`<｜User｜>`, `<｜Assistant｜>`, BOS, EOS), `<think>`, the tool and FIM markers and
+// the placeholders. They are left out unless `keepAdded`: DeepSeek's tokenizer.json flags only some
+// of them "special", so skipping only those (skip_special_tokens) would still print `<｜User｜>`.
 class StreamDecoder {
 public:
-    explicit StreamDecoder(const Tokenizer& tokenizer) : tok_(tokenizer) {}
+    explicit StreamDecoder(const Tokenizer& tokenizer, bool keepAdded = false)
+        : tok_(tokenizer), keepAdded_(keepAdded) {}
     // Appends one token; returns the text that became complete (often empty or one token's text).
     std::string push(int32_t id);
     // Flushes what is held (an unfinished character becomes U+FFFD).
@@ -93,6 +97,7 @@ public:
 
 private:
     const Tokenizer& tok_;
+    bool keepAdded_;
     std::string pending_;
 };
 
