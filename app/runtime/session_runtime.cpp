@@ -350,12 +350,14 @@ Status SessionRuntime::pack(const std::string& question) {
         offset += part.size();
     }
     contextLength_ = ids.size();
-    // The saved conversation, as the chat encoding writes it (without its BOS).
+    // The saved conversation, as the chat encoding writes it (without its BOS). A question always
+    // follows it, so every answer in it is an earlier turn, written `</think> answer EOS` in both
+    // modes (earlier turns' reasoning is dropped), which is the chat mode's encoding of the turns.
     if (!history_.empty()) {
         std::vector<ChatTurn> turns;
         for (const Message& m : history_)
             turns.push_back({m.role == "assistant" ? ChatRole::Assistant : ChatRole::User, m.content, {}});
-        auto enc = encodeChat(tok, {}, turns, options_.mode, false);
+        auto enc = encodeChat(tok, {}, turns, ChatMode::Chat, false);
         if (!enc.ok()) return makeError(enc.error());
         ids.insert(ids.end(), enc.value().begin() + 1, enc.value().end());
     }
@@ -366,6 +368,7 @@ Status SessionRuntime::pack(const std::string& question) {
         seq_.reset();
         seqTokens_.clear();
         lastTurnOpen_ = false;
+        thinkingTurn_.reset();
     }
     return {};
 }
@@ -477,6 +480,7 @@ Status SessionRuntime::prefillContext(const ProgressFn& progress, PrefillControl
         seq_ = model_->newSequence();
         seqTokens_.clear();
         lastTurnOpen_ = false;
+        thinkingTurn_.reset();
         counters_.reusedTokens = 0;
         // Reading a snapshot from disk and restoring it overlap (prefix_cache.h).
         if (const std::int64_t restored = cache_->restoreLongest(fingerprint, std::span(prompt_.data(), aligned), *seq_)) {
@@ -524,13 +528,44 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
     // The question's turn: [EOS closing a live answer] <User> question <Assistant> </think> or <think>.
     auto turn = encodeChat(tok, {}, {{ChatRole::User, question, {}}}, options_.mode, true);
     if (!turn.ok()) return makeError(turn.error());
+    // Thinking mode: the turn ends with <think>; what comes before </think> is the reasoning.
+    const std::int32_t endThink = tok.tokenId("</think>");
     std::vector<std::int32_t> ids;
-    if (lastTurnOpen_) ids.push_back(tok.eosId());
+    std::size_t from = seqTokens_.size();
+    if (thinkingTurn_) {
+        // The previous turn as an earlier turn: its reasoning leaves the state.
+        from = thinkingTurn_->position;
+        ids.push_back(endThink);
+        ids.insert(ids.end(), thinkingTurn_->answer.begin(), thinkingTurn_->answer.end());
+        ids.push_back(tok.eosId());
+    } else if (lastTurnOpen_) {
+        ids.push_back(tok.eosId());
+    }
     ids.insert(ids.end(), turn.value().begin() + 1, turn.value().end());
-    if (std::int64_t(seqTokens_.size() + ids.size()) >= options_.contextSize)
+    if (std::int64_t(from + ids.size()) >= options_.contextSize)
         return makeError("the conversation has filled the context of " + std::to_string(options_.contextSize) + " tokens");
+    if (thinkingTurn_) {
+        if (auto st = seq_->rewind(std::span(thinkingTurn_->mark.data(), thinkingTurn_->mark.size())); !st.ok())
+            return makeError("cannot drop the previous answer's reasoning from the state: " + st.error());
+        seqTokens_.resize(from);
+        thinkingTurn_.reset();
+    }
     const std::int64_t before = counters_.prefilledTokens;
-    if (auto st = prefillSpan(ids, {}, nullptr, &logits_, std::int64_t(seqTokens_.size() + ids.size())); !st.ok()) return st;
+    const std::int64_t total = std::int64_t(from + ids.size());
+    const bool thinking = options_.mode == ChatMode::Thinking;
+    std::optional<ThinkingTurn> mark;
+    if (thinking) {
+        // Up to <Assistant>, a mark, then <think>: the next question comes back to the mark.
+        const auto upToAssistant = std::span(ids.data(), ids.size() - 1);
+        if (auto st = prefillSpan(upToAssistant, {}, nullptr, nullptr, total); !st.ok()) return st;
+        std::ostringstream out;
+        if (auto st = seq_->save(out, seq_->position()); !st.ok()) return st;
+        mark = ThinkingTurn{seqTokens_.size(), out.str(), {}};
+        if (auto st = prefillSpan(std::span(ids.data() + ids.size() - 1, 1), {}, nullptr, &logits_, total); !st.ok())
+            return st;
+    } else if (auto st = prefillSpan(ids, {}, nullptr, &logits_, total); !st.ok()) {
+        return st;
+    }
     counters_.lastQuestionTokens = counters_.prefilledTokens - before;
     lastTurnOpen_ = true;
 
@@ -538,9 +573,7 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
     a.promptTokens = std::int64_t(ids.size());
     Sampler sampler(sampling);
     StreamDecoder stream(tok);
-    // Thinking mode: the turn ends with <think>; what comes before </think> is the reasoning.
-    const std::int32_t endThink = tok.tokenId("</think>");
-    bool reasoning = options_.mode == ChatMode::Thinking;
+    bool reasoning = thinking;
     const std::int64_t room = options_.contextSize - std::int64_t(seqTokens_.size()) - 1;
     for (std::int64_t i = 0; i < std::min(maxTokens, room); ++i) {
         if (control && !control->proceed()) {
@@ -560,6 +593,7 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
             const std::string text = stream.push(next);
             (reasoning ? a.reasoning : a.text) += text;
             if (onToken && !text.empty()) onToken(text);
+            if (mark && !reasoning) mark->answer.push_back(next);
         }
         ++a.answerTokens;
         if (auto st = model_->decode(*seq_, next, &logits_); !st.ok()) return st;
@@ -569,6 +603,7 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
     const std::string rest = stream.finish();
     (reasoning ? a.reasoning : a.text) += rest;
     if (onToken && !rest.empty()) onToken(rest);
+    thinkingTurn_ = std::move(mark);
     if (resolver_) a.citations = resolver_->scan(a.text);
 
     history_.push_back({0, "user", question, std::int64_t(tok.count(question)), {}});

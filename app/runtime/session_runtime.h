@@ -7,8 +7,11 @@
 // in chunks, and snapshots are written on the way (every `checkpointEvery` tokens, so a crash or a
 // cancel resumes from the last one) and at the context's last 128-token boundary. The conversation
 // lives on in the same engine state: a question appends only its own turn, the answer is decoded
-// token by token, and the context is never prefilled again. Reopening a saved session restores the
-// context from the cache and prefills only the saved conversation after it.
+// token by token, and the context is never prefilled again. In thinking mode the question after an
+// answer also drops that answer's reasoning from the state (the chat format keeps no earlier
+// reasoning): the state goes back to a mark taken at the answer's <Assistant>, and the turn is
+// written again without it. Reopening a saved session restores the context from the cache and
+// prefills only the saved conversation after it, encoded the same way.
 //
 // Saved sessions (a name) keep their sources and messages in the session database; a message is
 // written in one transaction once its answer is complete, so a crash loses at most the answer being
@@ -233,6 +236,15 @@ private:
     std::unique_ptr<Sequence> seq_;
     std::vector<std::int32_t> seqTokens_; // exactly what the state holds
     bool lastTurnOpen_ = false;           // the state ends with an answer not yet closed by EOS
+    // A thinking-mode turn in the state: earlier turns' reasoning is dropped from the prompt
+    // (deepseek-v4.md section 7), so the next question first takes the state back to just after
+    // that turn's <Assistant> and writes the turn as `</think> answer EOS`.
+    struct ThinkingTurn {
+        std::size_t position = 0;           // just after <Assistant>
+        std::string mark;                   // Sequence::save(out, position): the fixed-size parts
+        std::vector<std::int32_t> answer;   // the ids sampled after </think>
+    };
+    std::optional<ThinkingTurn> thinkingTurn_;
     std::vector<float> logits_;           // after the last token of seqTokens_
     RuntimeCounters counters_;
     std::vector<std::string> warnings_;

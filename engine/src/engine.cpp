@@ -151,14 +151,17 @@ Status Sequence::save(std::ostream& out, std::int64_t basePosition) const {
 }
 
 Status Sequence::restore(std::istream& in, StateCheck check) {
-    const bool verify = check == StateCheck::Verify;
+    return restoreState(in, check == StateCheck::Verify, false);
+}
+
+Status Sequence::restoreState(std::istream& in, bool verify, bool rewinding) {
 #ifdef FOLIO_HAVE_CUDA
     if (impl_->device) {
         // A delta applies to the current state: read against its host copy, then upload into a
         // fresh device state so that a failure leaves the sequence as it was.
         model::SequenceState base;
         if (Status st = hostCopy(*impl_->cuda, *impl_->device, *impl_->cfg, impl_->state, &base); !st) return st;
-        auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &base, verify);
+        auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &base, verify, rewinding);
         if (!st.ok()) return makeError(st.error());
         auto fresh = impl_->cuda->newState();
         if (!fresh.ok()) return makeError(fresh.error());
@@ -169,7 +172,7 @@ Status Sequence::restore(std::istream& in, StateCheck check) {
         return {};
     }
 #endif
-    auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &impl_->state, verify);
+    auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &impl_->state, verify, rewinding);
     if (!st.ok()) return makeError(st.error());
     impl_->state = std::move(st.value());
     return {};
@@ -192,6 +195,12 @@ Status Sequence::restore(std::span<const char> bytes, StateCheck check) {
     MemoryBuffer buffer(bytes.data(), bytes.size());
     std::istream in(&buffer);
     return restore(in, check);
+}
+
+Status Sequence::rewind(std::span<const char> mark) {
+    MemoryBuffer buffer(mark.data(), mark.size());
+    std::istream in(&buffer);
+    return restoreState(in, true, true);
 }
 
 std::unique_ptr<Sequence> Sequence::clone() const {

@@ -39,6 +39,7 @@ class TestSession : public QObject {
 private slots:
     void secondQuestionPrefillsOnlyItsOwnTokens();
     void reopenedSessionRestoresTheContext();
+    void thinkingModeDropsEarlierReasoning();
     void repositoryMovedOnPrefillsOnlyTheTail();
     void exclusionsAreSavedWithTheSession();
     void pauseResumeCancelOnTheWorker();
@@ -85,6 +86,50 @@ void TestSession::secondQuestionPrefillsOnlyItsOwnTokens() {
     QVERIFY(a3.answerTokens > 0);
     QVERIFY(!a3.reasoning.empty() || !a3.text.empty());
     QCOMPARE(rt.history().back().content, a3.text);
+}
+
+void TestSession::thinkingModeDropsEarlierReasoning() {
+    // deepseek-v4.md section 7: earlier turns' reasoning is dropped from the prompt. The live
+    // session takes its state back to the first answer's <Assistant> and writes that turn as
+    // `</think> answer EOS`; a reopened session encodes the saved turn the same way. Both then
+    // give the same second answer, bit for bit (greedy).
+    QTemporaryDir tmp;
+    const QString notes = folio::test::writeNotes(tmp.path(), 40);
+    RuntimeOptions options = demoOptions(tmp.path());
+    options.mode = ChatMode::Thinking;
+    const std::string q1 = "Think about line 9.", q2 = "And line 12?";
+    SessionRuntime live(options);
+    QVERIFY(live.loadModel().ok());
+    QVERIFY(live.createSession("thinking", {notes.toStdString()}, {}, {}).ok());
+    QVERIFY(live.pack().ok());
+    QVERIFY(live.prefillContext({}, nullptr).ok());
+    Answer a1, a2, b2;
+    QVERIFY(live.ask(q1, greedy(), 12, {}, nullptr, &a1).ok());
+    // The demo model reasons for all 12 tokens here (no </think>): a turn with reasoning only.
+    QVERIFY(!a1.reasoning.empty());
+    QVERIFY(a1.text.empty());
+    QCOMPARE(a1.answerTokens, std::int64_t(12));
+
+    // The saved session as it stands now, reopened: the first exchange comes from the database.
+    SessionRuntime reopened(options);
+    QVERIFY(reopened.loadModel().ok());
+    QVERIFY(reopened.openSession("thinking").ok());
+    QCOMPARE(reopened.history().size(), std::size_t(2));
+    QVERIFY(reopened.pack().ok());
+    QVERIFY(reopened.prefillContext({}, nullptr).ok());
+    QVERIFY(reopened.counters().reusedTokens > 0);
+
+    QVERIFY(live.ask(q2, greedy(), 8, {}, nullptr, &a2).ok());
+    // The second turn prefills the first answer as an earlier turn (</think>, no answer ids, EOS),
+    // then its own: <User> q2 <Assistant> <think>. The 12 reasoning tokens are not in the state.
+    const std::int64_t q2Tokens = std::int64_t(live.tokenizer()->encode(q2).size());
+    QCOMPARE(live.counters().lastQuestionTokens, 1 + 1 + 1 + q2Tokens + 2);
+    QVERIFY(a2.answerTokens > 0);
+
+    QVERIFY(reopened.ask(q2, greedy(), 8, {}, nullptr, &b2).ok());
+    QCOMPARE(b2.reasoning, a2.reasoning);
+    QCOMPARE(b2.text, a2.text);
+    QCOMPARE(b2.answerTokens, a2.answerTokens);
 }
 
 void TestSession::reopenedSessionRestoresTheContext() {

@@ -28,6 +28,7 @@ private slots:
     void saveRestoreContinuesExactly();
     void restoreRefusesBadStreams();
     void deltaChainRestoresExactly();
+    void rewindReturnsToTheMark();
     void cancelKeepsFinishedChunks();
     void rejectsBadTokens();
     void sampling();
@@ -345,6 +346,52 @@ void TestModel::deltaChainRestoresExactly() {
         for (int i = 0; i < V; ++i)
             if (logits[std::size_t(t - 1001) * V + i] != oneShot_[std::size_t(t) * V + i])
                 QFAIL(qPrintable(QString("delta chain: position %1 differs").arg(t)));
+}
+
+void TestModel::rewindReturnsToTheMark() {
+    // A mark saved at `at`, then other tokens appended (a different continuation, as a reasoning
+    // turn that is later dropped from the prompt), then a rewind: continuing with the original
+    // tokens gives the one-shot logits bit for bit. The positions cover a full 128-token window,
+    // blocks of both compression ratios cut in the middle, and a decode step after the mark.
+    const int V = tiny_.cfg.vocabSize;
+    const int total = 1300;
+    for (int at : {1, 130, 513, 1001}) {
+        auto seq = tiny_.model->newSequence();
+        QVERIFY(tiny_.model->prefill(*seq, std::span(long_.data(), std::size_t(at)), PrefillOptions{}, nullptr).ok());
+        std::stringstream markStream, whole;
+        QVERIFY(seq->save(markStream, at).ok());
+        QVERIFY(seq->save(whole).ok());
+        const std::string mark = markStream.str();
+        if (at > 128) QVERIFY(mark.size() < whole.str().size()); // no compressed entries in a mark
+        // 250 other tokens: more than a window, past several compressed blocks.
+        QVERIFY(tiny_.model->prefill(*seq, std::span(long_.data() + 7, 250), PrefillOptions{}, nullptr).ok());
+        std::vector<float> scratch;
+        QVERIFY(tiny_.model->decode(*seq, long_[3], &scratch).ok());
+        const Status st = seq->rewind(std::span(mark.data(), mark.size()));
+        QVERIFY2(st.ok(), st.error().c_str());
+        QCOMPARE(seq->position(), qint64(at));
+        std::vector<float> logits;
+        PrefillOptions o;
+        o.allLogits = true;
+        o.chunk = 300;
+        QVERIFY(tiny_.model->prefill(*seq, std::span(long_.data() + at, std::size_t(total - at)), o, &logits).ok());
+        for (int t = at; t < total; ++t)
+            for (int i = 0; i < V; ++i)
+                if (logits[std::size_t(t - at) * V + i] != oneShot_[std::size_t(t) * V + i])
+                    QFAIL(qPrintable(QString("rewound to %1: position %2 differs").arg(at).arg(t)));
+    }
+    // A mark ahead of the sequence is refused, and the sequence stays as it was.
+    auto ahead = tiny_.model->newSequence();
+    QVERIFY(tiny_.model->prefill(*ahead, std::span(long_.data(), 600), PrefillOptions{}, nullptr).ok());
+    std::stringstream markStream;
+    QVERIFY(ahead->save(markStream, 600).ok());
+    const std::string mark = markStream.str();
+    auto behind = tiny_.model->newSequence();
+    QVERIFY(tiny_.model->prefill(*behind, std::span(long_.data(), 400), PrefillOptions{}, nullptr).ok());
+    const Status st = behind->rewind(std::span(mark.data(), mark.size()));
+    QVERIFY(!st.ok());
+    QVERIFY2(QString::fromStdString(st.error()).contains("has not reached"), st.error().c_str());
+    QCOMPARE(behind->position(), qint64(400));
 }
 
 void TestModel::cancelKeepsFinishedChunks() {

@@ -84,11 +84,17 @@ public:
     Status restore(std::istream& in, StateCheck check = StateCheck::Verify);
     // The same from bytes in memory (no copy of the stream).
     Status restore(std::span<const char> bytes, StateCheck check = StateCheck::Verify);
+    // Takes the sequence back to where `mark` was saved from it with save(out, position()): the
+    // compressed entries made since are dropped, the window rings and carried rows replaced. Cheap
+    // to keep: a mark holds only the fixed-size parts. Only for marks of this same sequence, whose
+    // tokens up to the mark are still its own; a mark ahead of the sequence is refused.
+    Status rewind(std::span<const char> mark);
     std::unique_ptr<Sequence> clone() const;
 
 private:
     friend class Model;
     struct Impl;
+    Status restoreState(std::istream& in, bool verify, bool rewinding);
     explicit Sequence(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };

@@ -232,7 +232,7 @@ Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostrea
 }
 
 Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in,
-                                const SequenceState* base, bool verifyChecksum) {
+                                const SequenceState* base, bool verifyChecksum, bool rewinding) {
     Reader r(in, verifyChecksum);
     const Error truncated = makeError("sequence state is truncated");
     char magic[8];
@@ -257,9 +257,11 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
     if (pos > cfg.maxPositionEmbeddings)
         return makeError("sequence state position " + std::to_string(pos) + " is beyond the model's " +
                          std::to_string(cfg.maxPositionEmbeddings));
-    if (basePos > 0 && (!base || base->pos != basePos || base->layers.size() != s.layers.size()))
+    if (basePos > 0 && (!base || (rewinding ? base->pos < basePos : base->pos != basePos) ||
+                        base->layers.size() != s.layers.size()))
         return makeError("sequence state is a delta from position " + std::to_string(basePos) +
-                         ", and the sequence it applies to is not at that position");
+                         (rewinding ? ", and the sequence it applies to has not reached that position"
+                                    : ", and the sequence it applies to is not at that position"));
     s.pos = pos;
     // Sizes follow from the position: reserve the compressed entries now and populate their pages
     // on two threads while the parser fills them.

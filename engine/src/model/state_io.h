@@ -29,8 +29,12 @@ Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostrea
 // A delta needs `base`: the state at its base position (its entries are kept, the rest replaced).
 // verifyChecksum false: the bytes were verified by the caller; the stored checksum is read, not
 // recomputed (a second pass over a state of up to gigabytes).
+// rewinding: `base` may have gone on past the delta's base position (the same sequence, tokens
+// appended since the delta was saved). Compressed entries are append-only, so the first ones are
+// still those of the base position; the later ones are dropped.
 Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in,
-                                const SequenceState* base = nullptr, bool verifyChecksum = true);
+                                const SequenceState* base = nullptr, bool verifyChecksum = true,
+                                bool rewinding = false);
 
 // From this many bytes of compressed entries (default 32 MiB) readState populates their pages on a
 // second thread as well; tests lower it to run that path on small states.
