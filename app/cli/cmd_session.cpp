@@ -33,10 +33,11 @@ int run(const std::vector<std::string>& argv) {
             if (args.has("json"))
                 JsonLine().add("name", s.name).add("sources", std::int64_t(sources.size()))
                     .add("messages", activity.messages).add("context_size", s.contextSize)
-                    .add("created_at", s.createdAt).print();
+                    .add("model", s.modelName).add("created_at", s.createdAt).print();
             else
-                std::printf("%-24s %3zu sources %4lld messages  %s\n", s.name.c_str(), sources.size(),
-                            static_cast<long long>(activity.messages), s.createdAt.c_str());
+                std::printf("%-24s %3zu sources %4lld messages  %-20s %s\n", s.name.c_str(), sources.size(),
+                            static_cast<long long>(activity.messages),
+                            s.modelName.empty() ? "-" : s.modelName.c_str(), s.createdAt.c_str());
         }
         return ExitOk;
     }

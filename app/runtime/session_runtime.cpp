@@ -108,6 +108,13 @@ std::string SessionRuntime::engineDescription() const {
     return "no model";
 }
 
+std::string SessionRuntime::modelName() const {
+    if (remote_) return remoteModelId_;
+    if (options_.demo) return "demo";
+    if (model_) return QDir::cleanPath(QString::fromStdString(model_->facts().directory)).section(QLatin1Char('/'), -1).toStdString();
+    return {};
+}
+
 Status SessionRuntime::loadModel() {
     if (!options_.endpoint.isEmpty()) {
         // The remote engine: the server holds the model; a local tokenizer (optional) makes the
@@ -216,6 +223,7 @@ Status SessionRuntime::createSession(const std::string& name, const std::vector<
         SessionInfo info;
         info.name = name;
         info.modelFingerprint = model_ ? std::to_string(model_->facts().fingerprint) : "remote:" + remoteModelId_;
+        info.modelName = modelName();
         info.contextSize = options_.contextSize;
         const bool ok = store_->transaction([&] {
             const auto id = store_->createSession(info);

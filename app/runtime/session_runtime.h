@@ -147,6 +147,9 @@ public:
     bool remote() const { return remote_ != nullptr; }
     // What answers: the model's directory and device, or the endpoint and its model id.
     std::string engineDescription() const;
+    // The model's short name, saved with new sessions: "demo", the checkpoint's folder name, or
+    // the remote model id.
+    std::string modelName() const;
     const ModelFacts* modelFacts() const;
     const Tokenizer* tokenizer() const { return tokenizer_.get(); }
 

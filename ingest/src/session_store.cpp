@@ -168,12 +168,13 @@ bool SessionStore::transaction(const std::function<bool()>& body) {
 std::optional<std::int64_t> SessionStore::createSession(const SessionInfo& info) {
     if (!db_) return std::nullopt;
     Statement st(db_, "INSERT INTO sessions(name, model_fingerprint, context_size, budget, "
-                      "created_at) VALUES (?,?,?,?,?)");
+                      "created_at, model_name) VALUES (?,?,?,?,?,?)");
     st.bind(1, info.name)
         .bind(2, info.modelFingerprint)
         .bind(3, info.contextSize)
         .bind(4, info.budget)
-        .bind(5, nowUtc());
+        .bind(5, nowUtc())
+        .bind(6, info.modelName);
     if (!st.run()) {
         error_ = "cannot create session '" + info.name + "': " + sqlite3_errmsg(db_);
         return std::nullopt;
@@ -184,20 +185,20 @@ std::optional<std::int64_t> SessionStore::createSession(const SessionInfo& info)
 std::vector<SessionInfo> SessionStore::sessions() const {
     std::vector<SessionInfo> out;
     if (!db_) return out;
-    Statement st(db_, "SELECT id, name, model_fingerprint, context_size, budget, created_at FROM "
-                      "sessions ORDER BY id");
+    Statement st(db_, "SELECT id, name, model_fingerprint, context_size, budget, created_at, model_name "
+                      "FROM sessions ORDER BY id");
     while (st.step())
-        out.push_back({st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.text(5)});
+        out.push_back({st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.text(5), st.text(6)});
     return out;
 }
 
 std::optional<SessionInfo> SessionStore::findSession(std::string_view name) const {
     if (!db_) return std::nullopt;
-    Statement st(db_, "SELECT id, name, model_fingerprint, context_size, budget, created_at FROM "
-                      "sessions WHERE name = ?");
+    Statement st(db_, "SELECT id, name, model_fingerprint, context_size, budget, created_at, model_name "
+                      "FROM sessions WHERE name = ?");
     st.bind(1, name);
     if (!st.step()) return std::nullopt;
-    return SessionInfo{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.text(5)};
+    return SessionInfo{st.i64(0), st.text(1), st.text(2), st.i64(3), st.i64(4), st.text(5), st.text(6)};
 }
 
 bool SessionStore::removeSession(std::int64_t sessionId) {

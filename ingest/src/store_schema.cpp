@@ -129,10 +129,16 @@ CREATE TABLE exclusions (
 );
 )sql";
 
+// Version 3: the model's name as the user knows it, beside the fingerprint (sessions made before
+// it show the fingerprint).
+constexpr const char* kVersion3 = R"sql(
+ALTER TABLE sessions ADD COLUMN model_name TEXT NOT NULL DEFAULT '';
+)sql";
+
 } // namespace
 
 const std::vector<Migration>& storeMigrations() {
-    static const std::vector<Migration> migrations = {{1, kVersion1}, {2, kVersion2}};
+    static const std::vector<Migration> migrations = {{1, kVersion1}, {2, kVersion2}, {3, kVersion3}};
     return migrations;
 }
 

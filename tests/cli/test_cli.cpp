@@ -127,6 +127,7 @@ void TestCli::sessionsKeepSourcesAndConversation() {
         found = true;
         QCOMPARE(o.value("sources").toInt(), 1);
         QCOMPARE(o.value("messages").toInt(), 4);
+        QCOMPARE(o.value("model").toString(), QStringLiteral("demo"));
     }
     QVERIFY(found);
 

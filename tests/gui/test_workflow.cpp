@@ -151,6 +151,9 @@ void TestWorkflow::wholeWorkflow() {
         settle();
         QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
         QTRY_COMPARE_WITH_TIMEOUT(sessionList->model()->rowCount(), 1, 10000);
+        // The Model column names the model, not its fingerprint.
+        QCOMPARE(sessionList->model()->headerData(2, Qt::Horizontal).toString(), QStringLiteral("Model"));
+        QCOMPARE(sessionList->model()->index(0, 2).data().toString(), QStringLiteral("demo"));
 
         // A repository and a PDF, through the buttons.
         stalls.start();

@@ -56,6 +56,7 @@ private slots:
     void chunksAndSearch();
     void cascadeAndRuntimeTables();
     void refusesNewerSchema();
+    void migratesFromVersion2();
     void survivesKillMidIngest();
 };
 
@@ -70,6 +71,43 @@ void TestSessionStore::schema() {
     // Reopening does not migrate again.
     QVERIFY(store.open(tmp.filePath("s.db")));
     QCOMPARE(store.schemaVersion(), SessionStore::kSchemaVersion);
+}
+
+void TestSessionStore::migratesFromVersion2() {
+    // A database written before model names were kept: version 2, no model_name column. Opening it
+    // adds the column; the session, its sources and messages are all still there.
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath("old.db");
+    {
+        SessionStore store;
+        QVERIFY(store.open(path));
+        const auto sid = store.createSession({0, "old", "1234567890", 65536, 0, {}, "ignored"});
+        QVERIFY(sid);
+        QVERIFY(store.saveSource(*sid, sampleSource()));
+        QVERIFY(store.addMessage(*sid, "user", "q"));
+        store.close();
+        sqlite3* db = nullptr;
+        QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
+        char* err = nullptr;
+        const int rc = sqlite3_exec(db, "ALTER TABLE sessions DROP COLUMN model_name; PRAGMA user_version = 2",
+                                    nullptr, nullptr, &err);
+        QVERIFY2(rc == SQLITE_OK, err ? err : "");
+        sqlite3_close(db);
+    }
+    SessionStore store;
+    QVERIFY2(store.open(path), store.lastError().c_str());
+    QCOMPARE(store.schemaVersion(), 3);
+    const auto old = store.findSession("old");
+    QVERIFY(old);
+    QCOMPARE(old->modelFingerprint, std::string("1234567890"));
+    QCOMPARE(old->modelName, std::string());
+    QCOMPARE(old->contextSize, std::int64_t(65536));
+    QCOMPARE(store.sources(old->id).size(), std::size_t(1));
+    QCOMPARE(store.messages(old->id).size(), std::size_t(1));
+    const auto sid = store.createSession({0, "new", "42", 4096, 0, {}, "DeepSeek-V4-Flash"});
+    QVERIFY(sid);
+    QCOMPARE(store.findSession("new")->modelName, std::string("DeepSeek-V4-Flash"));
+    QCOMPARE(store.sessions().size(), std::size_t(2));
 }
 
 void TestSessionStore::fts5Available() {

@@ -31,7 +31,8 @@ SessionListModel::Snapshot SessionListModel::read(const QString& path) {
         Row r;
         r.name = QString::fromStdString(s.name);
         r.sources = int(store.sources(s.id).size());
-        r.model = QString::fromStdString(s.modelFingerprint);
+        r.model = QString::fromStdString(s.modelName);
+        r.fingerprint = QString::fromStdString(s.modelFingerprint);
         r.contextSize = s.contextSize;
         const ingest::SessionStore::Activity activity = store.activity(s.id);
         r.messages = int(activity.messages);
@@ -69,14 +70,18 @@ QVariant SessionListModel::data(const QModelIndex& index, int role) const {
         switch (index.column()) {
         case Name: return r->name;
         case Sources: return r->sources;
-        case Model: return r->model.left(8);
+        case Model: return r->model.isEmpty() ? r->fingerprint.left(8) : r->model; // made before names were kept
         case Context: return QStringLiteral("%1K").arg(r->contextSize / 1024);
         case LastUsed: return r->lastUsed.left(16).replace(QLatin1Char('T'), QLatin1Char(' '));
         default: return {};
         }
     }
     if (role == Qt::ToolTipRole)
-        return tr("%1: %2 sources, %3 messages, model %4").arg(r->name).arg(r->sources).arg(r->messages).arg(r->model);
+        return tr("%1: %2 sources, %3 messages, model %4 (%5)")
+            .arg(r->name)
+            .arg(r->sources)
+            .arg(r->messages)
+            .arg(r->model.isEmpty() ? tr("unnamed") : r->model, r->fingerprint);
     if (role == Qt::UserRole) return r->name;
     return {};
 }

@@ -18,7 +18,8 @@ public:
     struct Row {
         QString name;
         int sources = 0;
-        QString model;
+        QString model;       // its name; empty for sessions saved before names were kept
+        QString fingerprint; // the engine's model fingerprint
         qint64 contextSize = 0;
         QString lastUsed; // ISO 8601
         int messages = 0;

@@ -33,6 +33,7 @@ struct SessionInfo {
     std::int64_t contextSize = 0;
     std::int64_t budget = 0;
     std::string createdAt; // ISO 8601 UTC, set by the store
+    std::string modelName; // what the user knows the model by: its folder, "demo" or the remote id
 };
 
 struct StoredSource {
@@ -73,7 +74,7 @@ struct Snapshot {
 
 class SessionStore {
 public:
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
 
     SessionStore() = default;
     ~SessionStore();
