@@ -53,8 +53,9 @@ const Command kServeCommand{
     "Serves the model over HTTP: GET /v1/models and POST /v1/chat/completions (with \"stream\": true,\n"
     "server-sent events). A request whose prompt extends the previous one continues its state; other\n"
     "prompts restore their longest cached prefix from the prefix cache (the user's cache directory),\n"
-    "and the usage reports it as prompt_tokens_details.cached_tokens. --port 0 picks a free port;\n"
-    "the address is printed on stderr. Requests are served one at a time.\n",
+    "and the usage reports it as prompt_tokens_details.cached_tokens. A damaged snapshot file is named\n"
+    "on stderr, deleted and recomputed. --port 0 picks a free port; the address is printed on stderr.\n"
+    "Requests are served one at a time.\n",
     run};
 
 } // namespace folio::cli

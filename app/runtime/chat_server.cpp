@@ -14,6 +14,7 @@
 #include <QJsonObject>
 #include <QTcpSocket>
 
+#include <cstdio>
 #include <sstream>
 
 namespace folio::app {
@@ -75,6 +76,13 @@ Result<quint16> ChatServer::listen(const QHostAddress& address, quint16 port) {
     return got;
 }
 
+void ChatServer::reportCacheProblems() {
+    // A damaged or foreign snapshot is deleted and recomputed; the operator learns which one.
+    for (const QString& problem : cache_->takeProblems())
+        std::fprintf(stderr, "folio-cli serve: snapshot cache: %s\n", qPrintable(problem));
+    std::fflush(stderr);
+}
+
 Result<std::int64_t> ChatServer::prefillPrompt(const std::vector<std::int32_t>& ids, std::size_t systemEnd,
                                                std::vector<float>* logits) {
     const std::uint64_t fingerprint = model_->facts().fingerprint;
@@ -93,7 +101,7 @@ Result<std::int64_t> ChatServer::prefillPrompt(const std::vector<std::int32_t>& 
         } else {
             live_ = model_->newSequence();
         }
-        cache_->takeProblems();
+        reportCacheProblems();
         // The system part up to its last 128-token boundary, snapshotted (a delta from what was
         // restored) so that the next request over the same context starts from it.
         if (std::size_t(reused) < aligned) {
@@ -107,6 +115,7 @@ Result<std::int64_t> ChatServer::prefillPrompt(const std::vector<std::int32_t>& 
                 const std::string bytes = out.str();
                 cache_->put(fingerprint, std::span(ids.data(), aligned), QByteArray(bytes.data(), qsizetype(bytes.size())),
                             nullptr, reused);
+                reportCacheProblems(); // a disk tier that refused it
             }
             liveTokens_.assign(ids.begin(), ids.begin() + std::ptrdiff_t(aligned));
         }

@@ -59,6 +59,8 @@ private:
     // prefills the rest (snapshotting the system part). Returns the tokens reused.
     Result<std::int64_t> prefillPrompt(const std::vector<std::int32_t>& ids, std::size_t systemEnd,
                                        std::vector<float>* logits);
+    // Writes the prefix cache's problem reports (damaged files deleted, a full disk) to stderr.
+    void reportCacheProblems();
 
     ServerOptions options_;
     std::string name_;

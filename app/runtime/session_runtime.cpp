@@ -401,11 +401,10 @@ bool SessionRuntime::snapshot(std::size_t upto, std::size_t base) {
     std::ostringstream out;
     if (!seq_->save(out, std::int64_t(base)).ok()) return false;
     const std::string bytes = out.str();
-    QString error;
-    // Kept in memory even when the disk tier refuses it, so the chain stays usable in this process.
-    if (!cache_->put(model_->facts().fingerprint, std::span(seqTokens_.data(), upto),
-                     QByteArray(bytes.data(), qsizetype(bytes.size())), &error, std::int64_t(base)))
-        warnings_.push_back(error.toStdString());
+    // Kept in memory even when the disk tier refuses it, so the chain stays usable in this process;
+    // the refusal reaches the user once, through the cache's problems (takeWarnings).
+    cache_->put(model_->facts().fingerprint, std::span(seqTokens_.data(), upto),
+                QByteArray(bytes.data(), qsizetype(bytes.size())), nullptr, std::int64_t(base));
     ++counters_.snapshotsWritten;
     counters_.snapshotBytes += std::int64_t(bytes.size());
     return true;

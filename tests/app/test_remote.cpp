@@ -5,6 +5,7 @@
 #include "runtime/session_runtime.h"
 #include "test_support.h"
 
+#include <QDateTime>
 #include <QEventLoop>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -45,6 +46,25 @@ QByteArray chatBody(const QString& system, const QString& user, bool stream) {
         .toJson(QJsonDocument::Compact);
 }
 
+// Starts `folio-cli serve --demo --port 0` and returns its base URL (empty on failure, with the
+// server's stderr in *log).
+QString startServer(QProcess& server, QByteArray* log) {
+    server.setProcessChannelMode(QProcess::SeparateChannels);
+    server.start(FOLIO_CLI_PATH, {"serve", "--demo", "--port", "0"});
+    if (!server.waitForStarted(10000)) return {};
+    // "folio-cli serve: folio-demo on http://127.0.0.1:PORT/v1 (...)"
+    QElapsedTimer t;
+    t.start();
+    const QRegularExpression re("on (http://127\\.0\\.0\\.1:\\d+/v1)");
+    while (t.elapsed() < 120000 && server.state() == QProcess::Running) {
+        server.waitForReadyRead(500);
+        *log += server.readAllStandardError();
+        const auto m = re.match(QString::fromUtf8(*log));
+        if (m.hasMatch()) return m.captured(1);
+    }
+    return {};
+}
+
 } // namespace
 
 class TestRemote : public QObject {
@@ -57,6 +77,7 @@ private slots:
     void reportsBadRequests();
     void sessionAnsweredByTheServer();
     void unreachableServerIsAClearError();
+    void damagedSnapshotIsReportedAndRecomputed();
 
 private:
     QProcess server_;
@@ -65,21 +86,8 @@ private:
 };
 
 void TestRemote::initTestCase() {
-    server_.setProcessChannelMode(QProcess::SeparateChannels);
-    server_.start(FOLIO_CLI_PATH, {"serve", "--demo", "--port", "0"});
-    QVERIFY(server_.waitForStarted(10000));
-    // "folio-cli serve: folio-demo on http://127.0.0.1:PORT/v1 (...)"
     QByteArray err;
-    QElapsedTimer t;
-    t.start();
-    const QRegularExpression re("on (http://127\\.0\\.0\\.1:\\d+/v1)");
-    while (t.elapsed() < 120000 && base_.isEmpty()) {
-        server_.waitForReadyRead(500);
-        err += server_.readAllStandardError();
-        const auto m = re.match(QString::fromUtf8(err));
-        if (m.hasMatch()) base_ = m.captured(1);
-        QVERIFY2(server_.state() == QProcess::Running, err.constData());
-    }
+    base_ = startServer(server_, &err);
     QVERIFY2(!base_.isEmpty(), err.constData());
 }
 
@@ -215,6 +223,53 @@ void TestRemote::unreachableServerIsAClearError() {
     const Status st2 = wrong.loadModel();
     QVERIFY(!st2.ok());
     QVERIFY2(QString::fromStdString(st2.error()).contains("no-such-model"), st2.error().c_str());
+}
+
+
+void TestRemote::damagedSnapshotIsReportedAndRecomputed() {
+    // A snapshot this server wrote, damaged on disk, then read by a second server over the same
+    // cache directory: it names the file on stderr, deletes it and answers from a fresh prefill.
+    const QDir snapshots(qEnvironmentVariable("FOLIO_CACHE_DIR") + "/snapshots");
+    QVERIFY2(snapshots.exists(), "the tests run with FOLIO_CACHE_DIR set (tests/CMakeLists.txt)");
+    const QStringList before = snapshots.entryList({"*.fsnap"}, QDir::Files);
+    // Unique per run: the scratch cache directory outlives a test run.
+    const QString system = QString("A text only this run of this test uses: %1. ").arg(QDateTime::currentMSecsSinceEpoch()) +
+                           QString("delta epsilon zeta ").repeated(60);
+    const HttpResult first = http(base_ + "/chat/completions", chatBody(system, "One?", false));
+    QCOMPARE(first.status, 200);
+    QStringList written = snapshots.entryList({"*.fsnap"}, QDir::Files);
+    for (const QString& f : before) written.removeAll(f);
+    QCOMPARE(written.size(), 1);
+    const QString path = snapshots.filePath(written.front());
+    {
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        const qint64 at = f.size() / 2;
+        QVERIFY(f.seek(at));
+        char byte = 0;
+        QVERIFY(f.getChar(&byte));
+        QVERIFY(f.seek(at));
+        QVERIFY(f.putChar(char(byte ^ 0x20)));
+    }
+
+    QProcess second;
+    QByteArray log;
+    const QString url = startServer(second, &log);
+    QVERIFY2(!url.isEmpty(), log.constData());
+    const HttpResult again = http(url + "/chat/completions", chatBody(system, "One?", false));
+    QCOMPARE(again.status, 200);
+    const QJsonObject usage = QJsonDocument::fromJson(again.body).object().value("usage").toObject();
+    QCOMPARE(usage.value("prompt_tokens_details").toObject().value("cached_tokens").toInt(), 0);
+    // Recomputed, the same answer as from the undamaged state.
+    QCOMPARE(QJsonDocument::fromJson(again.body).object().value("choices").toArray().first().toObject()
+                 .value("message").toObject().value("content").toString(),
+             QJsonDocument::fromJson(first.body).object().value("choices").toArray().first().toObject()
+                 .value("message").toObject().value("content").toString());
+    second.terminate();
+    QVERIFY(second.waitForFinished(10000));
+    log += second.readAllStandardError();
+    QVERIFY2(log.contains("snapshot cache: snapshot " + path.toUtf8()), log.constData());
+    QVERIFY2(log.contains("unusable"), log.constData());
 }
 
 QTEST_MAIN(TestRemote)
