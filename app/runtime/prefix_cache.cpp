@@ -9,6 +9,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QSaveFile>
+#include <QStorageInfo>
 
 #include <algorithm>
 #include <cstring>
@@ -130,8 +131,12 @@ bool PrefixCache::writeFile(const Entry& e, QString* error) {
                     f.write(e.state.constData() + half, e.state.size() - half) == e.state.size() - half &&
                     f.write(reinterpret_cast<const char*>(&sum), sizeof sum) == sizeof sum && f.commit();
     if (!ok) {
-        const QString why = QStringLiteral("cannot write snapshot %1: %2; it stays in memory only")
-                                .arg(f.fileName(), f.errorString());
+        // A write the disk takes only part of (full, or over a size limit) sets no error in Qt.
+        const QString reason = f.error() != QFileDevice::NoError
+                                   ? f.errorString()
+                                   : QStringLiteral("the disk took only part of it (%1 MiB free there)")
+                                         .arg(QStorageInfo(options_.directory).bytesAvailable() >> 20);
+        const QString why = QStringLiteral("cannot write snapshot %1: %2; it stays in memory only").arg(f.fileName(), reason);
         problems_ << why;
         if (error) *error = why;
         f.cancelWriting();
