@@ -17,7 +17,19 @@ std::string exportMarkdown(const SessionStore& store, const SessionInfo& s) {
     const CitationResolver resolver(docs);
     out += "\n## Conversation\n";
     for (const Message& m : store.messages(s.id)) {
-        out += "\n### " + std::string(m.role == "user" ? "Question" : "Answer") + "\n\n" + m.content + "\n";
+        out += "\n### " + std::string(m.role == "user" ? "Question" : "Answer") + "\n\n";
+        if (!m.reasoning.empty()) {
+            // Thinking mode: the reasoning, quoted, before the answer.
+            out += "> *Reasoning*\n>\n";
+            std::size_t from = 0;
+            for (std::size_t nl; from <= m.reasoning.size(); from = nl + 1) {
+                nl = m.reasoning.find('\n', from);
+                if (nl == std::string::npos) nl = m.reasoning.size();
+                out += "> " + m.reasoning.substr(from, nl - from) + "\n";
+            }
+            out += "\n";
+        }
+        out += m.content + "\n";
         if (m.role != "assistant") continue;
         std::string marks;
         for (const Citation& c : resolver.scan(m.content))

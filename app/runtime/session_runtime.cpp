@@ -614,12 +614,12 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
     if (resolver_) a.citations = resolver_->scan(a.text);
 
     history_.push_back({0, "user", question, std::int64_t(tok.count(question)), {}});
-    history_.push_back({0, "assistant", a.text, a.answerTokens, {}});
+    history_.push_back({0, "assistant", a.text, a.answerTokens, {}, a.reasoning});
     if (saved_) {
         const bool ok = store_->transaction([&] {
             if (!store_->addMessage(saved_->id, "user", question, history_[history_.size() - 2].tokens)) return false;
             faultPoint("db-write");
-            return store_->addMessage(saved_->id, "assistant", a.text, a.answerTokens).has_value();
+            return store_->addMessage(saved_->id, "assistant", a.text, a.answerTokens, a.reasoning).has_value();
         });
         if (!ok) return makeError("the answer could not be saved in the session: " + store_->lastError());
     }

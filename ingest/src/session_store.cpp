@@ -8,6 +8,9 @@
 #include <QFile>
 #include <sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 namespace folio::ingest {
 
 using detail::Statement;
@@ -77,7 +80,8 @@ void SessionStore::close() {
 
 bool SessionStore::exec(const char* sql) {
     char* err = nullptr;
-    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    if (const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
+        busy_ = (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
         error_ = err ? err : sqlite3_errmsg(db_);
         sqlite3_free(err);
         return false;
@@ -100,16 +104,20 @@ bool SessionStore::open(const QString& path) {
     sqlite3_busy_timeout(db_, 5000);
     // WAL: readers beside the writer, and a killed writer leaves the last commit intact.
     // synchronous=FULL also makes a commit survive power loss, not only a crash.
-    if (!exec("PRAGMA journal_mode = WAL") || !exec("PRAGMA synchronous = FULL") ||
-        !exec("PRAGMA foreign_keys = ON")) {
-        close();
-        return false;
+    // A new file opened by two connections at once (the window's session list and a session's
+    // worker on the first start): switching to WAL needs the file to itself and can fail at once
+    // with "database is locked" instead of waiting, so the set-up is tried again for a while.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+        busy_ = false;
+        if (exec("PRAGMA journal_mode = WAL") && exec("PRAGMA synchronous = FULL") &&
+            exec("PRAGMA foreign_keys = ON") && migrate())
+            return true;
+        if (!busy_ || std::chrono::steady_clock::now() > deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    if (!migrate()) {
-        close();
-        return false;
-    }
-    return true;
+    close();
+    return false;
 }
 
 int SessionStore::schemaVersion() const {
@@ -129,6 +137,13 @@ bool SessionStore::migrate() {
     for (const auto& m : detail::storeMigrations()) {
         if (m.version <= current) continue;
         if (!exec("BEGIN IMMEDIATE")) return false;
+        // Another connection (the window's session list, a session's worker, a second process)
+        // may have run this step while this one waited for the write lock: read the version again
+        // under the lock.
+        if (schemaVersion() >= m.version) {
+            if (!exec("COMMIT")) return false;
+            continue;
+        }
         const std::string setVersion = "PRAGMA user_version = " + std::to_string(m.version);
         if (!exec(m.sql) || !exec(setVersion.c_str())) {
             const std::string why = error_;
@@ -533,12 +548,11 @@ std::vector<StoredChunk> SessionStore::searchChunks(std::int64_t sessionId,
 
 std::optional<std::int64_t> SessionStore::addMessage(std::int64_t sessionId, std::string_view role,
                                                      std::string_view content,
-                                                     std::int64_t tokens) {
+                                                     std::int64_t tokens, std::string_view reasoning) {
     if (!db_) return std::nullopt;
-    Statement st(
-        db_,
-        "INSERT INTO messages(session_id, role, content, tokens, created_at) VALUES (?,?,?,?,?)");
-    st.bind(1, sessionId).bind(2, role).bind(3, content).bind(4, tokens).bind(5, nowUtc());
+    Statement st(db_, "INSERT INTO messages(session_id, role, content, tokens, created_at, reasoning) "
+                      "VALUES (?,?,?,?,?,?)");
+    st.bind(1, sessionId).bind(2, role).bind(3, content).bind(4, tokens).bind(5, nowUtc()).bind(6, reasoning);
     if (!st.run()) {
         error_ = std::string("saving a message: ") + sqlite3_errmsg(db_);
         return std::nullopt;
@@ -549,10 +563,10 @@ std::optional<std::int64_t> SessionStore::addMessage(std::int64_t sessionId, std
 std::vector<Message> SessionStore::messages(std::int64_t sessionId) const {
     std::vector<Message> out;
     if (!db_) return out;
-    Statement st(db_, "SELECT id, role, content, tokens, created_at FROM messages WHERE session_id "
-                      "= ? ORDER BY id");
+    Statement st(db_, "SELECT id, role, content, tokens, created_at, reasoning FROM messages WHERE "
+                      "session_id = ? ORDER BY id");
     st.bind(1, sessionId);
-    while (st.step()) out.push_back({st.i64(0), st.text(1), st.text(2), st.i64(3), st.text(4)});
+    while (st.step()) out.push_back({st.i64(0), st.text(1), st.text(2), st.i64(3), st.text(4), st.text(5)});
     return out;
 }
 

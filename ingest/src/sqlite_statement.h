@@ -31,7 +31,8 @@ public:
         return *this;
     }
     Statement& bind(int i, std::string_view v) {
-        sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+        // An empty view may have no data pointer, which SQLite would store as NULL, not as "".
+        sqlite3_bind_text(st_, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_TRANSIENT);
         return *this;
     }
     Statement& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }

@@ -135,10 +135,16 @@ constexpr const char* kVersion3 = R"sql(
 ALTER TABLE sessions ADD COLUMN model_name TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 4: a thinking-mode answer's reasoning (shown again on reopening; never part of the
+// prompt again).
+constexpr const char* kVersion4 = R"sql(
+ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
+)sql";
+
 } // namespace
 
 const std::vector<Migration>& storeMigrations() {
-    static const std::vector<Migration> migrations = {{1, kVersion1}, {2, kVersion2}, {3, kVersion3}};
+    static const std::vector<Migration> migrations = {{1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}};
     return migrations;
 }
 

@@ -115,6 +115,8 @@ void TestSession::thinkingModeDropsEarlierReasoning() {
     QVERIFY(reopened.loadModel().ok());
     QVERIFY(reopened.openSession("thinking").ok());
     QCOMPARE(reopened.history().size(), std::size_t(2));
+    // The reasoning comes back for display; the prompt never has it again.
+    QCOMPARE(reopened.history()[1].reasoning, a1.reasoning);
     QVERIFY(reopened.pack().ok());
     QVERIFY(reopened.prefillContext({}, nullptr).ok());
     QVERIFY(reopened.counters().reusedTokens > 0);

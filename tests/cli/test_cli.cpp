@@ -137,7 +137,8 @@ void TestCli::sessionsKeepSourcesAndConversation() {
         QVERIFY(store.open(qEnvironmentVariable("FOLIO_DATA_DIR") + "/sessions.sqlite"));
         const auto s = store.findSession(name.toStdString());
         QVERIFY(s);
-        QVERIFY(store.addMessage(s->id, "assistant", "Friday [plan.md:3], see [missing.cpp:9]."));
+        QVERIFY(store.addMessage(s->id, "assistant", "Friday [plan.md:3], see [missing.cpp:9].", -1,
+                                 "The plan says Friday.\nCheck line 3."));
     }
     const QString out = tmp.filePath("export.md");
     QCOMPARE(runCli({"session", "export", name, "--out", out}).exitCode, 0);
@@ -147,6 +148,9 @@ void TestCli::sessionsKeepSourcesAndConversation() {
     QVERIFY(text.contains("### Question\n\nWhen do we ship?"));
     QVERIFY(text.contains("[missing.cpp:9]: does not resolve"));
     QVERIFY(!text.contains("[plan.md:3]: does not resolve"));
+    // A thinking-mode answer's reasoning, quoted before the answer.
+    QVERIFY2(text.contains("### Answer\n\n> *Reasoning*\n>\n> The plan says Friday.\n> Check line 3.\n\nFriday [plan.md:3]"),
+             text.constData());
 
     QCOMPARE(runCli({"session", "rm", name}).exitCode, 0);
     QCOMPARE(runCli({"session", "show", name}).exitCode, 1);

@@ -126,6 +126,7 @@ void TestWorkflow::wholeWorkflow() {
     o.pickSaveFile = [&](const QString&) { return exported; };
 
     StallMeter stalls;
+    QString reasoning; // the first answer's, in thinking mode
     {
         MainWindow w(o);
         w.resize(1400, 900);
@@ -187,11 +188,11 @@ void TestWorkflow::wholeWorkflow() {
         const QString status = w.findChild<QLabel*>("prefillStatus")->text();
         QVERIFY2(status.contains("Prefilled") || status.contains("Restored"), qPrintable(status));
 
-        // A question, answered token by token.
+        // A question in thinking mode, answered token by token.
         QSignalSpy tokens(w.session(), &app::Session::token);
         QSignalSpy answered(w.session(), &app::Session::answered);
         stalls.start();
-        w.ask("What does add return?");
+        w.ask("What does add return?", true);
         QTRY_COMPARE_WITH_TIMEOUT(answered.count(), 1, 60000);
         settle();
         stalls.stop();
@@ -200,6 +201,9 @@ void TestWorkflow::wholeWorkflow() {
         QCOMPARE(int(chat->entries().size()), 2);
         QVERIFY(chat->entries()[0].user);
         QCOMPARE(chat->entries()[1].text.toStdString(), answered.first().at(0).value<app::Answer>().text);
+        reasoning = chat->entries()[1].reasoning;
+        QVERIFY(!reasoning.isEmpty());
+        QCOMPARE(reasoning.toStdString(), answered.first().at(0).value<app::Answer>().reasoning);
         screenshot(w, "chat");
 
         // Citations: the demo model's answers carry no meaning, so an answer with citations is added
@@ -277,6 +281,7 @@ void TestWorkflow::wholeWorkflow() {
     QVERIFY(finished.first().at(1).toLongLong() > 0); // reused from the prefix cache
     QVERIFY(again.session()->counters().reusedTokens > 0);
     QCOMPARE(int(again.chatView()->entries().size()), 2);
+    QCOMPARE(again.chatView()->entries()[1].reasoning, reasoning); // saved with the answer
     QVERIFY(again.findChild<QLabel*>("prefillStatus")->text().contains("Restored"));
     screenshot(again, "reopened");
 

@@ -7,8 +7,11 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <atomic>
 #include <csignal>
 #include <sqlite3.h>
+#include <thread>
 
 using namespace folio::ingest;
 
@@ -57,6 +60,7 @@ private slots:
     void cascadeAndRuntimeTables();
     void refusesNewerSchema();
     void migratesFromVersion2();
+    void concurrentOpensMigrateOnce();
     void survivesKillMidIngest();
 };
 
@@ -74,8 +78,8 @@ void TestSessionStore::schema() {
 }
 
 void TestSessionStore::migratesFromVersion2() {
-    // A database written before model names were kept: version 2, no model_name column. Opening it
-    // adds the column; the session, its sources and messages are all still there.
+    // A database written before model names and reasoning were kept: version 2, without those
+    // columns. Opening it adds them; the session, its sources and messages are all still there.
     QTemporaryDir tmp;
     const QString path = tmp.filePath("old.db");
     {
@@ -89,14 +93,16 @@ void TestSessionStore::migratesFromVersion2() {
         sqlite3* db = nullptr;
         QCOMPARE(sqlite3_open(path.toUtf8().constData(), &db), SQLITE_OK);
         char* err = nullptr;
-        const int rc = sqlite3_exec(db, "ALTER TABLE sessions DROP COLUMN model_name; PRAGMA user_version = 2",
+        const int rc = sqlite3_exec(db,
+                                    "ALTER TABLE sessions DROP COLUMN model_name; "
+                                    "ALTER TABLE messages DROP COLUMN reasoning; PRAGMA user_version = 2",
                                     nullptr, nullptr, &err);
         QVERIFY2(rc == SQLITE_OK, err ? err : "");
         sqlite3_close(db);
     }
     SessionStore store;
     QVERIFY2(store.open(path), store.lastError().c_str());
-    QCOMPARE(store.schemaVersion(), 3);
+    QCOMPARE(store.schemaVersion(), SessionStore::kSchemaVersion);
     const auto old = store.findSession("old");
     QVERIFY(old);
     QCOMPARE(old->modelFingerprint, std::string("1234567890"));
@@ -104,10 +110,35 @@ void TestSessionStore::migratesFromVersion2() {
     QCOMPARE(old->contextSize, std::int64_t(65536));
     QCOMPARE(store.sources(old->id).size(), std::size_t(1));
     QCOMPARE(store.messages(old->id).size(), std::size_t(1));
+    QCOMPARE(store.messages(old->id).front().content, std::string("q"));
+    QCOMPARE(store.messages(old->id).front().reasoning, std::string());
     const auto sid = store.createSession({0, "new", "42", 4096, 0, {}, "DeepSeek-V4-Flash"});
     QVERIFY(sid);
     QCOMPARE(store.findSession("new")->modelName, std::string("DeepSeek-V4-Flash"));
+    QVERIFY(store.addMessage(*sid, "assistant", "answer", 3, "first this\nthen that"));
+    QCOMPARE(store.messages(*sid).front().reasoning, std::string("first this\nthen that"));
     QCOMPARE(store.sessions().size(), std::size_t(2));
+}
+
+void TestSessionStore::concurrentOpensMigrateOnce() {
+    // The window's session list and a session's worker open a new database at the same moment:
+    // each migration step runs once, and every connection opens.
+    QTemporaryDir tmp;
+    for (int round = 0; round < 20; ++round) {
+        const QString path = tmp.filePath(QString("race-%1.db").arg(round));
+        std::atomic<int> opened{0};
+        std::vector<std::string> errors(4);
+        std::vector<std::thread> threads;
+        for (std::size_t t = 0; t < errors.size(); ++t)
+            threads.emplace_back([&, t] {
+                SessionStore store;
+                if (store.open(path) && store.schemaVersion() == SessionStore::kSchemaVersion) ++opened;
+                else errors[t] = store.lastError();
+            });
+        for (std::thread& th : threads) th.join();
+        for (const std::string& e : errors) QVERIFY2(e.empty(), e.c_str());
+        QCOMPARE(opened.load(), int(errors.size()));
+    }
 }
 
 void TestSessionStore::fts5Available() {

@@ -122,8 +122,8 @@ void ChatView::addQuestion(const QString& text) {
     render();
 }
 
-void ChatView::addAnswer(const QString& text) {
-    Entry e{false, text, {}, false};
+void ChatView::addAnswer(const QString& text, const QString& reasoning) {
+    Entry e{false, text, {}, false, reasoning};
     resolve(e);
     entries_.push_back(std::move(e));
     render();

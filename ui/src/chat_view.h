@@ -39,7 +39,7 @@ public:
     void setContext(std::shared_ptr<const ingest::PackedContext> packed);
     void clear();
     void addQuestion(const QString& text);
-    void addAnswer(const QString& text);       // a whole answer (a restored conversation)
+    void addAnswer(const QString& text, const QString& reasoning = {}); // a whole answer (a restored conversation)
     void beginAnswer();                        // streaming: an empty answer, then appendToAnswer
     void appendToAnswer(const QString& piece);
     void finishAnswer(const QString& fullText, bool stopped, const QString& reasoning = {});

@@ -410,7 +410,7 @@ void MainWindow::startSession(const QString& name, bool create) {
         connect(s, &app::Session::conversationLoaded, this, [this](const std::vector<ingest::Message>& messages) {
             for (const ingest::Message& m : messages) {
                 if (m.role == "user") chat_->addQuestion(QString::fromStdString(m.content));
-                else chat_->addAnswer(QString::fromStdString(m.content));
+                else chat_->addAnswer(QString::fromStdString(m.content), QString::fromStdString(m.reasoning));
             }
         });
         s->open(name);

@@ -59,6 +59,7 @@ struct Message {
     std::string content;
     std::int64_t tokens = -1;
     std::string createdAt;
+    std::string reasoning; // a thinking-mode answer's reasoning (what came before </think>)
 };
 
 // A saved prefilled state (KV cache) on disk: the store keeps only its metadata.
@@ -74,7 +75,7 @@ struct Snapshot {
 
 class SessionStore {
 public:
-    static constexpr int kSchemaVersion = 3;
+    static constexpr int kSchemaVersion = 4;
 
     SessionStore() = default;
     ~SessionStore();
@@ -125,7 +126,8 @@ public:
 
     // Session runtime.
     std::optional<std::int64_t> addMessage(std::int64_t sessionId, std::string_view role,
-                                           std::string_view content, std::int64_t tokens = -1);
+                                           std::string_view content, std::int64_t tokens = -1,
+                                           std::string_view reasoning = {});
     std::vector<Message> messages(std::int64_t sessionId) const;
     // How many messages a session has and when the last was written (its created_at when none),
     // without reading them.
@@ -145,6 +147,7 @@ private:
     bool migrate();
     sqlite3* db_ = nullptr;
     mutable std::string error_;
+    bool busy_ = false; // the last failed exec() met another connection's lock
 };
 
 } // namespace folio::ingest
