@@ -377,6 +377,11 @@ Status SessionRuntime::pack(const std::string& question) {
         seqTokens_.clear();
         lastTurnOpen_ = false;
         thinkingTurn_.reset();
+    } else if (seq_ && seqTokens_.size() < prompt_.size()) {
+        // The prompt now holds the saved conversation, the open answer's EOS included: the next
+        // prefill writes it, so the next question must not.
+        lastTurnOpen_ = false;
+        thinkingTurn_.reset();
     }
     return {};
 }

@@ -38,6 +38,7 @@ class TestSession : public QObject {
     Q_OBJECT
 private slots:
     void secondQuestionPrefillsOnlyItsOwnTokens();
+    void packingAgainMidConversationKeepsOneEos();
     void reopenedSessionRestoresTheContext();
     void thinkingModeDropsEarlierReasoning();
     void repositoryMovedOnPrefillsOnlyTheTail();
@@ -86,6 +87,28 @@ void TestSession::secondQuestionPrefillsOnlyItsOwnTokens() {
     QVERIFY(a3.answerTokens > 0);
     QVERIFY(!a3.reasoning.empty() || !a3.text.empty());
     QCOMPARE(rt.history().back().content, a3.text);
+}
+
+void TestSession::packingAgainMidConversationKeepsOneEos() {
+    // Packing the same sources again after an answer keeps the state (the prompt now ends with the
+    // saved conversation, the answer's EOS included): the next question's turn then starts at
+    // <User>, with no second EOS.
+    QTemporaryDir tmp;
+    const QString notes = folio::test::writeNotes(tmp.path(), 20);
+    SessionRuntime rt(demoOptions(tmp.path()));
+    QVERIFY(rt.loadModel().ok());
+    QVERIFY(rt.createSession({}, {notes.toStdString()}, {}, {}).ok());
+    QVERIFY(rt.pack().ok());
+    QVERIFY(rt.prefillContext({}, nullptr).ok());
+    Answer a1, a2;
+    QVERIFY(rt.ask("First?", greedy(), 0, {}, nullptr, &a1).ok()); // an empty answer re-encodes exactly
+    const std::int64_t prefilled = rt.counters().prefilledTokens;
+    QVERIFY(rt.pack().ok());
+    QVERIFY(rt.prefillContext({}, nullptr).ok());
+    QCOMPARE(rt.counters().prefilledTokens - prefilled, std::int64_t(1)); // the answer's EOS, nothing else
+    const std::string q2 = "Second?";
+    QVERIFY(rt.ask(q2, greedy(), 4, {}, nullptr, &a2).ok());
+    QCOMPARE(rt.counters().lastQuestionTokens, 1 + std::int64_t(rt.tokenizer()->encode(q2).size()) + 2);
 }
 
 void TestSession::thinkingModeDropsEarlierReasoning() {
