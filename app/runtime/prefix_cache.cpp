@@ -132,10 +132,10 @@ bool PrefixCache::writeFile(const Entry& e, QString* error) {
                     f.write(reinterpret_cast<const char*>(&sum), sizeof sum) == sizeof sum && f.commit();
     if (!ok) {
         // A write the disk takes only part of (full, or over a size limit) sets no error in Qt.
-        const QString reason = f.error() != QFileDevice::NoError
-                                   ? f.errorString()
-                                   : QStringLiteral("the disk took only part of it (%1 MiB free there)")
-                                         .arg(QStorageInfo(options_.directory).bytesAvailable() >> 20);
+        const qint64 free = QStorageInfo(options_.directory).bytesAvailable();
+        const QString reason = f.error() != QFileDevice::NoError ? f.errorString()
+                               : free >= 0 ? QStringLiteral("the disk took only part of it (%1 MiB free there)").arg(free >> 20)
+                                           : QStringLiteral("the disk took only part of it");
         const QString why = QStringLiteral("cannot write snapshot %1: %2; it stays in memory only").arg(f.fileName(), reason);
         problems_ << why;
         if (error) *error = why;

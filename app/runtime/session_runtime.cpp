@@ -537,7 +537,10 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
     if (remote_) return askRemote(question, sampling, maxTokens, onToken, control, answer);
     const Tokenizer& tok = *tokenizer_;
     const double t0 = now();
-    // The question's turn: [EOS closing a live answer] <User> question <Assistant> </think> or <think>.
+    // The question's turn: the previous answer closed, then <User> question <Assistant> and
+    // </think> (chat) or <think> (thinking). An answer is closed with EOS; a thinking-mode answer
+    // is written again as an earlier turn, `</think> answer EOS`, after the state goes back to its
+    // <Assistant> (the chat format keeps no earlier reasoning).
     auto turn = encodeChat(tok, {}, {{ChatRole::User, question, {}}}, options_.mode, true);
     if (!turn.ok()) return makeError(turn.error());
     // Thinking mode: the turn ends with <think>; what comes before </think> is the reasoning.
@@ -545,23 +548,34 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
     std::vector<std::int32_t> ids;
     std::size_t from = seqTokens_.size();
     if (thinkingTurn_) {
-        // The previous turn as an earlier turn: its reasoning leaves the state.
         from = thinkingTurn_->position;
         ids.push_back(endThink);
         ids.insert(ids.end(), thinkingTurn_->answer.begin(), thinkingTurn_->answer.end());
-        ids.push_back(tok.eosId());
-    } else if (lastTurnOpen_) {
-        ids.push_back(tok.eosId());
     }
+    if (thinkingTurn_ || lastTurnOpen_) ids.push_back(tok.eosId());
     ids.insert(ids.end(), turn.value().begin() + 1, turn.value().end());
     if (std::int64_t(from + ids.size()) >= options_.contextSize)
         return makeError("the conversation has filled the context of " + std::to_string(options_.contextSize) + " tokens");
     if (thinkingTurn_) {
-        if (auto st = seq_->rewind(std::span(thinkingTurn_->mark.data(), thinkingTurn_->mark.size())); !st.ok())
-            return makeError("cannot drop the previous answer's reasoning from the state: " + st.error());
-        seqTokens_.resize(from);
-        thinkingTurn_.reset();
+        if (auto st = seq_->rewind(std::span(thinkingTurn_->mark.data(), thinkingTurn_->mark.size())); st.ok()) {
+            seqTokens_.resize(from);
+        } else {
+            // Go on with the reasoning in the state rather than refuse every later question.
+            warnings_.push_back("the previous answer's reasoning could not be dropped from the model's context: " +
+                                st.error());
+            ids.erase(ids.begin(), ids.begin() + std::ptrdiff_t(1 + thinkingTurn_->answer.size()));
+            from = seqTokens_.size();
+            thinkingTurn_.reset();
+            if (std::int64_t(from + ids.size()) >= options_.contextSize)
+                return makeError("the conversation has filled the context of " + std::to_string(options_.contextSize) + " tokens");
+        }
     }
+    // A failure part way: with a mark, the next question goes back to it again (the state is at or
+    // past it); without one, an EOS already in the state must not be written twice.
+    auto failed = [&](Status st) {
+        if (!thinkingTurn_ && seqTokens_.size() > from) lastTurnOpen_ = false;
+        return st;
+    };
     const std::int64_t before = counters_.prefilledTokens;
     const std::int64_t total = std::int64_t(from + ids.size());
     const bool thinking = options_.mode == ChatMode::Thinking;
@@ -569,14 +583,14 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
     if (thinking) {
         // Up to <Assistant>, a mark, then <think>: the next question comes back to the mark.
         const auto upToAssistant = std::span(ids.data(), ids.size() - 1);
-        if (auto st = prefillSpan(upToAssistant, {}, nullptr, nullptr, total); !st.ok()) return st;
+        if (auto st = prefillSpan(upToAssistant, {}, nullptr, nullptr, total); !st.ok()) return failed(st);
         std::ostringstream out;
-        if (auto st = seq_->save(out, seq_->position()); !st.ok()) return st;
+        if (auto st = seq_->save(out, seq_->position()); !st.ok()) return failed(st);
         mark = ThinkingTurn{seqTokens_.size(), out.str(), {}};
         if (auto st = prefillSpan(std::span(ids.data() + ids.size() - 1, 1), {}, nullptr, &logits_, total); !st.ok())
-            return st;
+            return failed(st);
     } else if (auto st = prefillSpan(ids, {}, nullptr, &logits_, total); !st.ok()) {
-        return st;
+        return failed(st);
     }
     counters_.lastQuestionTokens = counters_.prefilledTokens - before;
     lastTurnOpen_ = true;

@@ -107,7 +107,8 @@ struct RuntimeCounters {
     std::int64_t contextTokens = 0;         // prompt tokens of BOS + system + sources
     std::int64_t reusedTokens = 0;          // restored from the prefix cache at the last open
     std::int64_t prefilledTokens = 0;       // tokens sent through prefill since the model opened
-    std::int64_t lastQuestionTokens = 0;    // tokens the last question's turn prefilled
+    std::int64_t lastQuestionTokens = 0;    // tokens the last question's turn prefilled (thinking mode:
+                                            // with the previous answer written again before it)
     std::int64_t decodedTokens = 0;         // answer tokens decoded
     std::int64_t snapshotsWritten = 0;
     std::int64_t snapshotBytes = 0;         // their payload bytes
@@ -117,7 +118,7 @@ struct Answer {
     std::string text;                        // the answer (after </think> in thinking mode)
     std::string reasoning;                   // thinking mode: what came before </think>
     std::vector<ingest::Citation> citations; // each marked resolved or not, with the reason
-    std::int64_t promptTokens = 0;           // the question's turn
+    std::int64_t promptTokens = 0;           // the question's turn (as lastQuestionTokens)
     std::int64_t answerTokens = 0;
     bool stopped = false;                    // stopped by the caller before the end
     double secondsToFirstToken = 0;

@@ -163,18 +163,24 @@ Status Sequence::restoreState(std::istream& in, bool verify, bool rewinding) {
         if (Status st = hostCopy(*impl_->cuda, *impl_->device, *impl_->cfg, impl_->state, &base); !st) return st;
         auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &base, verify, rewinding);
         if (!st.ok()) return makeError(st.error());
+        model::SequenceState& next = st.value();
+        if (rewinding) {
+            model::applyRewind(base, std::move(next));
+            next = std::move(base);
+        }
         auto fresh = impl_->cuda->newState();
         if (!fresh.ok()) return makeError(fresh.error());
-        if (Status up = impl_->cuda->upload(st.value(), *fresh.value()); !up) return up;
+        if (Status up = impl_->cuda->upload(next, *fresh.value()); !up) return up;
         impl_->device = std::move(fresh.value());
-        impl_->state.mtp = std::move(st.value().mtp);
+        impl_->state.mtp = std::move(next.mtp);
         impl_->state.pos = impl_->device->pos;
         return {};
     }
 #endif
     auto st = model::readState(*impl_->cfg, impl_->fingerprint, in, &impl_->state, verify, rewinding);
     if (!st.ok()) return makeError(st.error());
-    impl_->state = std::move(st.value());
+    if (rewinding) model::applyRewind(impl_->state, std::move(st.value())); // the kept entries stay in place
+    else impl_->state = std::move(st.value());
     return {};
 }
 

@@ -177,7 +177,8 @@ void writeCompressor(Writer& w, const CompressorState& c, std::int64_t basePos) 
     w.bytes(c.entries.data() + from, (c.entries.size() - from) * sizeof(float));
 }
 
-// `base`: the same compressor at basePos (a delta keeps its first basePos / ratio entries).
+// `base`: the same compressor at basePos (a delta keeps its first basePos / ratio entries); null
+// when rewinding: `c` then gets only the delta's own entries (applyRewind keeps the rest in place).
 bool readCompressor(Reader& r, CompressorState& c, std::int64_t pos, std::int64_t basePos, const CompressorState* base,
                     std::string* why) {
     std::int32_t dim = 0, width = 0;
@@ -198,8 +199,8 @@ bool readCompressor(Reader& r, CompressorState& c, std::int64_t pos, std::int64_
     const std::size_t kept = std::size_t(basePos / c.ratio) * std::size_t(c.dim);
     const std::size_t total = std::size_t(count) * std::size_t(c.dim);
     c.entries.clear();
-    c.entries.reserve(total);
-    if (kept) c.entries.assign(base->entries.begin(), base->entries.begin() + std::ptrdiff_t(kept));
+    c.entries.reserve(base ? total : total - kept);
+    if (kept && base) c.entries.assign(base->entries.begin(), base->entries.begin() + std::ptrdiff_t(kept));
     return r.appendFloats(c.entries, total - kept);
 }
 
@@ -257,6 +258,9 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
     if (pos > cfg.maxPositionEmbeddings)
         return makeError("sequence state position " + std::to_string(pos) + " is beyond the model's " +
                          std::to_string(cfg.maxPositionEmbeddings));
+    if (rewinding && base && pos > base->pos)
+        return makeError("the mark at position " + std::to_string(pos) + " is ahead of the sequence at " +
+                         std::to_string(base->pos) + ", which has not reached that position");
     if (basePos > 0 && (!base || (rewinding ? base->pos < basePos : base->pos != basePos) ||
                         base->layers.size() != s.layers.size()))
         return makeError("sequence state is a delta from position " + std::to_string(basePos) +
@@ -268,7 +272,8 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
     for (LayerState& l : s.layers) {
         for (CompressorState* c : {&l.compressor, &l.indexer}) {
             if (l.ratio <= 0 || (c == &l.indexer && l.ratio != 4)) continue;
-            const std::size_t total = std::size_t(pos / c->ratio) * std::size_t(c->dim);
+            const std::size_t kept = rewinding ? std::size_t(basePos / c->ratio) * std::size_t(c->dim) : 0;
+            const std::size_t total = std::size_t(pos / c->ratio) * std::size_t(c->dim) - kept;
             c->entries.reserve(total);
             pages.add(c->entries.data(), total * sizeof(float));
         }
@@ -280,7 +285,7 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
         if (ratio != l.ratio) return makeError("sequence state layer types differ from the model's");
         if (!r.floats(l.window, l.window.size())) return truncated;
         std::string why;
-        const LayerState* b = basePos > 0 ? &base->layers[std::size_t(&l - s.layers.data())] : nullptr;
+        const LayerState* b = basePos > 0 && !rewinding ? &base->layers[std::size_t(&l - s.layers.data())] : nullptr;
         if (l.ratio > 0 && !readCompressor(r, l.compressor, pos, basePos, b ? &b->compressor : nullptr, &why))
             return why.empty() ? truncated : makeError(why);
         if (l.ratio == 4 && !readCompressor(r, l.indexer, pos, basePos, b ? &b->indexer : nullptr, &why))
@@ -297,6 +302,28 @@ Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprin
     if (in.gcount() != sizeof sum) return truncated;
     if (r.verifies() && sum != expect) return makeError("sequence state checksum mismatch (corrupt data)");
     return s;
+}
+
+void applyRewind(SequenceState& into, SequenceState&& mark) {
+    // Entries are append-only: the first ones of `into` are those before the mark's base position.
+    auto keep = [](CompressorState& to, CompressorState& from, std::int64_t pos) {
+        const std::size_t kept = std::size_t(pos / to.ratio - from.count()) * std::size_t(to.dim);
+        to.entries.resize(kept);
+        to.entries.insert(to.entries.end(), from.entries.begin(), from.entries.end());
+        to.curA = std::move(from.curA);
+        to.curG = std::move(from.curG);
+        to.prevA = std::move(from.prevA);
+        to.prevG = std::move(from.prevG);
+    };
+    for (std::size_t i = 0; i < into.layers.size(); ++i) {
+        LayerState& to = into.layers[i];
+        LayerState& from = mark.layers[i];
+        to.window = std::move(from.window);
+        if (to.ratio > 0) keep(to.compressor, from.compressor, mark.pos);
+        if (to.ratio == 4) keep(to.indexer, from.indexer, mark.pos);
+    }
+    into.mtp = std::move(mark.mtp);
+    into.pos = mark.pos;
 }
 
 } // namespace folio::model

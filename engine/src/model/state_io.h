@@ -30,11 +30,16 @@ Status writeState(const SequenceState& s, std::uint64_t fingerprint, std::ostrea
 // verifyChecksum false: the bytes were verified by the caller; the stored checksum is read, not
 // recomputed (a second pass over a state of up to gigabytes).
 // rewinding: `base` may have gone on past the delta's base position (the same sequence, tokens
-// appended since the delta was saved). Compressed entries are append-only, so the first ones are
-// still those of the base position; the later ones are dropped.
+// appended since the delta was saved), but not past the delta's position. The result then holds
+// only the delta's own compressed entries; applyRewind puts it into `base` without copying the
+// entries kept there.
 Result<SequenceState> readState(const ModelConfig& cfg, std::uint64_t fingerprint, std::istream& in,
                                 const SequenceState* base = nullptr, bool verifyChecksum = true,
                                 bool rewinding = false);
+// Takes `into` back to a state read with rewinding: compressed entries are append-only, so its
+// first ones are still those before the mark; the later ones are dropped in place, the windows and
+// carried rows replaced. Cannot fail: everything was checked by readState.
+void applyRewind(SequenceState& into, SequenceState&& mark);
 
 // From this many bytes of compressed entries (default 32 MiB) readState populates their pages on a
 // second thread as well; tests lower it to run that path on small states.
