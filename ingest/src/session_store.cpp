@@ -134,14 +134,34 @@ bool SessionStore::migrate() {
                  "); refusing to touch it";
         return false;
     }
+    if (current < 0) {
+        error_ = std::string("cannot read the session database's schema version: ") + sqlite3_errmsg(db_);
+        return false;
+    }
+    // Ends the step's transaction; on failure it is rolled back, keeping the first error.
+    auto commit = [this] {
+        if (exec("COMMIT")) return true;
+        const std::string why = error_;
+        const bool busy = busy_;
+        exec("ROLLBACK");
+        error_ = why;
+        busy_ = busy;
+        return false;
+    };
     for (const auto& m : detail::storeMigrations()) {
         if (m.version <= current) continue;
         if (!exec("BEGIN IMMEDIATE")) return false;
         // Another connection (the window's session list, a session's worker, a second process)
         // may have run this step while this one waited for the write lock: read the version again
         // under the lock.
-        if (schemaVersion() >= m.version) {
-            if (!exec("COMMIT")) return false;
+        const int now = schemaVersion();
+        if (now < 0) {
+            error_ = std::string("cannot read the session database's schema version: ") + sqlite3_errmsg(db_);
+            exec("ROLLBACK");
+            return false;
+        }
+        if (now >= m.version) {
+            if (!commit()) return false;
             continue;
         }
         const std::string setVersion = "PRAGMA user_version = " + std::to_string(m.version);
@@ -151,7 +171,7 @@ bool SessionStore::migrate() {
             error_ = "migration to schema version " + std::to_string(m.version) + " failed: " + why;
             return false;
         }
-        if (!exec("COMMIT")) return false;
+        if (!commit()) return false;
     }
     return true;
 }
