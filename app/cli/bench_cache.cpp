@@ -122,8 +122,6 @@ int benchCache(const std::vector<std::string>& argv) {
         const double coldTtft = contextSecs + (now() - t0);
         const QString file = QDir(cacheDir).entryInfoList({QStringLiteral("*.fsnap")}).front().filePath();
         const double fileBytes = double(QFileInfo(file).size());
-        // Warm: a new process's view (empty memory tier), page cache dropped: find, read, verify,
-        // restore, then prefill only the question.
         // Reading and verifying alone (the file dropped from the page cache first).
         dropFromPageCache(file);
         t0 = now();

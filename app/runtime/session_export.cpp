@@ -19,15 +19,13 @@ std::string exportMarkdown(const SessionStore& store, const SessionInfo& s) {
     for (const Message& m : store.messages(s.id)) {
         out += "\n### " + std::string(m.role == "user" ? "Question" : "Answer") + "\n\n";
         if (!m.reasoning.empty()) {
-            // Thinking mode: the reasoning, quoted, before the answer.
-            out += "> *Reasoning*\n>\n";
-            std::size_t from = 0;
-            for (std::size_t nl; from <= m.reasoning.size(); from = nl + 1) {
-                nl = m.reasoning.find('\n', from);
-                if (nl == std::string::npos) nl = m.reasoning.size();
-                out += "> " + m.reasoning.substr(from, nl - from) + "\n";
+            // Thinking mode: the reasoning, quoted line by line, before the answer.
+            out += "> *Reasoning*\n>\n> ";
+            for (const char c : m.reasoning) {
+                out += c;
+                if (c == '\n') out += "> ";
             }
-            out += "\n";
+            out += "\n\n";
         }
         out += m.content + "\n";
         if (m.role != "assistant") continue;

@@ -111,7 +111,7 @@ std::string SessionRuntime::engineDescription() const {
 std::string SessionRuntime::modelName() const {
     if (remote_) return remoteModelId_;
     if (options_.demo) return "demo";
-    if (model_) return QDir::cleanPath(QString::fromStdString(model_->facts().directory)).section(QLatin1Char('/'), -1).toStdString();
+    if (model_) return QDir(QString::fromStdString(model_->facts().directory)).dirName().toStdString();
     return {};
 }
 
@@ -371,17 +371,16 @@ Status SessionRuntime::pack(const std::string& question) {
     }
     prompt_ = std::move(ids);
     counters_.contextTokens = std::int64_t(contextLength_);
-    // A state that no longer matches the prompt starts again (from the cache).
-    if (seq_ && (seqTokens_.size() > prompt_.size() || !std::equal(seqTokens_.begin(), seqTokens_.end(), prompt_.begin()))) {
-        seq_.reset();
-        seqTokens_.clear();
+    // A state that no longer matches the prompt starts again (from the cache). One that is a
+    // proper prefix is kept: the prompt now holds the saved conversation, the open answer's EOS
+    // included, so the next prefill writes it and the next question must not.
+    if (seq_ && seqTokens_ != prompt_) {
         lastTurnOpen_ = false;
         thinkingTurn_.reset();
-    } else if (seq_ && seqTokens_.size() < prompt_.size()) {
-        // The prompt now holds the saved conversation, the open answer's EOS included: the next
-        // prefill writes it, so the next question must not.
-        lastTurnOpen_ = false;
-        thinkingTurn_.reset();
+        if (seqTokens_.size() > prompt_.size() || !std::equal(seqTokens_.begin(), seqTokens_.end(), prompt_.begin())) {
+            seq_.reset();
+            seqTokens_.clear();
+        }
     }
     return {};
 }
@@ -552,10 +551,11 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
         ids.push_back(endThink);
         ids.insert(ids.end(), thinkingTurn_->answer.begin(), thinkingTurn_->answer.end());
     }
-    if (thinkingTurn_ || lastTurnOpen_) ids.push_back(tok.eosId());
+    if (lastTurnOpen_) ids.push_back(tok.eosId()); // also set whenever there is a thinking turn
     ids.insert(ids.end(), turn.value().begin() + 1, turn.value().end());
-    if (std::int64_t(from + ids.size()) >= options_.contextSize)
-        return makeError("the conversation has filled the context of " + std::to_string(options_.contextSize) + " tokens");
+    auto full = [&] { return std::int64_t(from + ids.size()) >= options_.contextSize; };
+    const Error filled = makeError("the conversation has filled the context of " + std::to_string(options_.contextSize) + " tokens");
+    if (full()) return filled;
     if (thinkingTurn_) {
         if (auto st = seq_->rewind(std::span(thinkingTurn_->mark.data(), thinkingTurn_->mark.size())); st.ok()) {
             seqTokens_.resize(from);
@@ -566,8 +566,7 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
             ids.erase(ids.begin(), ids.begin() + std::ptrdiff_t(1 + thinkingTurn_->answer.size()));
             from = seqTokens_.size();
             thinkingTurn_.reset();
-            if (std::int64_t(from + ids.size()) >= options_.contextSize)
-                return makeError("the conversation has filled the context of " + std::to_string(options_.contextSize) + " tokens");
+            if (full()) return filled;
         }
     }
     // A failure part way: with a mark, the next question goes back to it again (the state is at or

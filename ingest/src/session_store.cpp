@@ -134,13 +134,15 @@ bool SessionStore::migrate() {
                  "); refusing to touch it";
         return false;
     }
-    if (current < 0) {
+    const auto unreadable = [this] {
         error_ = std::string("cannot read the session database's schema version: ") + sqlite3_errmsg(db_);
+    };
+    if (current < 0) {
+        unreadable();
         return false;
     }
-    // Ends the step's transaction; on failure it is rolled back, keeping the first error.
-    auto commit = [this] {
-        if (exec("COMMIT")) return true;
+    // Rolls the step's transaction back, keeping the error that made it fail.
+    auto rollback = [this] {
         const std::string why = error_;
         const bool busy = busy_;
         exec("ROLLBACK");
@@ -156,22 +158,19 @@ bool SessionStore::migrate() {
         // under the lock.
         const int now = schemaVersion();
         if (now < 0) {
-            error_ = std::string("cannot read the session database's schema version: ") + sqlite3_errmsg(db_);
-            exec("ROLLBACK");
-            return false;
+            unreadable();
+            return rollback();
         }
         if (now >= m.version) {
-            if (!commit()) return false;
+            if (!exec("COMMIT")) return rollback();
             continue;
         }
         const std::string setVersion = "PRAGMA user_version = " + std::to_string(m.version);
         if (!exec(m.sql) || !exec(setVersion.c_str())) {
-            const std::string why = error_;
-            exec("ROLLBACK");
-            error_ = "migration to schema version " + std::to_string(m.version) + " failed: " + why;
-            return false;
+            error_ = "migration to schema version " + std::to_string(m.version) + " failed: " + error_;
+            return rollback();
         }
-        if (!commit()) return false;
+        if (!exec("COMMIT")) return rollback();
     }
     return true;
 }

@@ -194,7 +194,7 @@ void gemm(const float* x, std::int64_t n, std::int64_t ldx, const WeightMatrix& 
         gNanos.fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count(),
                          std::memory_order_relaxed);
     };
-#if defined(__AVX512F__)
+#if defined(FOLIO_GEMV_AVX512)
     if (n == 1) { // decode: gemv.cpp, same order, same bits
         detail::gemvOneToken(x, w, rowBegin, rowCount, y, pool, threaded);
         account();

@@ -7,6 +7,10 @@
 
 #include <array>
 #include <cstdint>
+// The one-token path transposes bytes (AVX-512 BW) and decodes e2m1 with vpermb (VBMI).
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
+#define FOLIO_GEMV_AVX512 1
+#endif
 #if defined(__AVX512F__)
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized inside _mm512_set1_* (a known false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -69,7 +73,7 @@ inline void transpose16(const float* src, std::int64_t stride, __m512 (&out)[16]
 #endif
 
 // y[0, rowCount) = x . W[rowBegin : rowBegin + rowCount]^T for one token, in the batch GEMM's
-// summation order (gemv.cpp). AVX-512 builds only.
+// summation order (gemv.cpp). Builds with FOLIO_GEMV_AVX512 only.
 void gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, std::int64_t rowCount, float* y,
                   ThreadPool* pool, bool threaded);
 

@@ -23,7 +23,7 @@
 
 namespace folio::kernels::detail {
 
-#if defined(__AVX512F__)
+#if defined(FOLIO_GEMV_AVX512)
 
 namespace {
 

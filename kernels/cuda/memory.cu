@@ -60,10 +60,7 @@ CudaStatus BlasContext::create(std::size_t workspaceBytes) {
         FOLIO_CUBLAS_TRY(cublasLtCreate(&h));
         lt_ = h;
     }
-    if (workspace_.bytes() < workspaceBytes) {
-        CudaStatus st = workspace_.allocate(workspaceBytes);
-        if (!st) return st;
-    }
+    if (workspace_.bytes() < workspaceBytes) FOLIO_STATUS_TRY(workspace_.allocate(workspaceBytes));
     return {};
 }
 

@@ -128,10 +128,12 @@ void TestPieceReader::truncationAndDamageAreCaught() {
     // reports it, nothing waits forever.
     const std::vector<char> cut(payload.begin(), payload.begin() + std::ptrdiff_t(3 * kChecksumPiece + 5000));
     const QString truncated = writeFile(dir.path(), "truncated", 16, cut, false, 0);
+    QVERIFY(!truncated.isEmpty());
     QVERIFY(!readWith(truncated, 16, qint64(payload.size()), readAll).complete);
     QVERIFY(!readWith(truncated, 16, qint64(payload.size()), [](std::istream&) {}).complete);
     // The payload whole but its checksum missing.
     const QString noSum = writeFile(dir.path(), "nosum", 16, payload, false, 0);
+    QVERIFY(!noSum.isEmpty());
     QVERIFY(!readWith(noSum, 16, qint64(payload.size()), readAll).complete);
     // One bit flipped in the last piece: complete, but the sums differ.
     payload[payload.size() - 10] ^= 0x04;

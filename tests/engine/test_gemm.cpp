@@ -157,7 +157,11 @@ void TestGemm::oneTokenIsBitIdenticalToABatch() {
                             {WeightFormat::FP8Block128, 384, 1280, 120, 250, 2, true},
                             {WeightFormat::FP8Block128, 160, 256, 0, 160, 1},
                             {WeightFormat::FP4Row32, 200, 768, 5, 190, 1},
-                            {WeightFormat::FP4Row32, 64, 2304, 0, 64, 2, true}};
+                            {WeightFormat::FP4Row32, 64, 2304, 0, 64, 2, true},
+                            // Past the threading cut-off (2^20 flops per token): tasks on both
+                            // threads and the row tail as a task of its own.
+                            {WeightFormat::BF16, 1030, 512, 0, 1030, 2},
+                            {WeightFormat::FP8Block128, 1040, 768, 6, 1030, 2}};
     std::mt19937 rng(11);
     for (const Shape& sh : shapes) {
         Packed p = make(sh.f, sh.rows, sh.cols, rng);

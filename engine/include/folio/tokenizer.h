@@ -83,12 +83,11 @@ private:
 // incomplete character are held until the token that completes it arrives; a sequence that can no
 // longer become valid is emitted as U+FFFD. Added tokens are control tokens, not answer text: the
 // chat markers (`<｜User｜>`, `<｜Assistant｜>`, BOS, EOS), `<think>`, the tool and FIM markers and
-// the placeholders. They are left out unless `keepAdded`: DeepSeek's tokenizer.json flags only some
-// of them "special", so skipping only those (skip_special_tokens) would still print `<｜User｜>`.
+// the placeholders. They are left out: DeepSeek's tokenizer.json flags only some of them
+// "special", so skipping only those (skip_special_tokens) would still print `<｜User｜>`.
 class StreamDecoder {
 public:
-    explicit StreamDecoder(const Tokenizer& tokenizer, bool keepAdded = false)
-        : tok_(tokenizer), keepAdded_(keepAdded) {}
+    explicit StreamDecoder(const Tokenizer& tokenizer) : tok_(tokenizer) {}
     // Appends one token; returns the text that became complete (often empty or one token's text).
     std::string push(int32_t id);
     // Flushes what is held (an unfinished character becomes U+FFFD).
@@ -97,7 +96,6 @@ public:
 
 private:
     const Tokenizer& tok_;
-    bool keepAdded_;
     std::string pending_;
 };
 

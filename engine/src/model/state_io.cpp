@@ -198,8 +198,7 @@ bool readCompressor(Reader& r, CompressorState& c, std::int64_t pos, std::int64_
     }
     const std::size_t kept = std::size_t(basePos / c.ratio) * std::size_t(c.dim);
     const std::size_t total = std::size_t(count) * std::size_t(c.dim);
-    c.entries.clear();
-    c.entries.reserve(base ? total : total - kept);
+    c.entries.clear(); // keeps the capacity readState reserved
     if (kept && base) c.entries.assign(base->entries.begin(), base->entries.begin() + std::ptrdiff_t(kept));
     return r.appendFloats(c.entries, total - kept);
 }

@@ -219,7 +219,7 @@ const std::string& Tokenizer::sourceName() const {
 // ---- StreamDecoder ----
 
 std::string StreamDecoder::push(int32_t id) {
-    if (!keepAdded_ && tok_.isAddedToken(id)) return {};
+    if (tok_.isAddedToken(id)) return {};
     pending_ += tok_.tokenBytes(id);
     const std::size_t keep = tok::completePrefixLength(pending_);
     std::string ready = pending_.substr(0, keep);
