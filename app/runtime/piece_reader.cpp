@@ -15,12 +15,15 @@ namespace folio::app {
 
 namespace {
 
+// Pieces in flight: one being parsed, one being read, one ahead.
+constexpr qint64 kSlots = 3;
+
 // Buffers of one checksum piece, kept for the next restore: a fresh 8 MiB buffer costs its page
 // faults (about 1.4 us a page on the reference VM, perf.md) on the reading thread, about a third of
-// the time it takes to read the piece into it. The process keeps at most kKept of them.
+// the time it takes to read the piece into it. The process keeps as many as one restore uses.
 class PieceBuffers {
 public:
-    static constexpr std::size_t kKept = 3;
+    static constexpr std::size_t kKept = std::size_t(kSlots);
     static std::unique_ptr<char[]> take() {
         std::lock_guard lock(mutex());
         auto& f = kept();
@@ -55,7 +58,6 @@ private:
 // the payload's size.
 class PieceStream : public std::streambuf {
 public:
-    static constexpr qint64 kSlots = 3;
     static constexpr qint64 kReadStep = qint64(1) << 20;
     PieceStream(qint64 size, std::uint64_t seed)
         : size_(size), pieces_((size + kChecksumPiece - 1) / kChecksumPiece), sum_(seed) {

@@ -144,6 +144,11 @@ bool PrefixCache::writeFile(const Entry& e, QString* error) {
     return ok;
 }
 
+void PrefixCache::discard(const QString& path, const QString& why) {
+    problems_ << QStringLiteral("snapshot %1 is unusable (%2); deleted, the prefix will be recomputed").arg(path, why);
+    QFile::remove(path);
+}
+
 std::optional<PrefixCache::Entry> PrefixCache::readFile(const QString& path, std::uint64_t fingerprint,
                                                        std::int64_t tokens, std::uint64_t hash) {
     QFile f(path);
@@ -182,8 +187,7 @@ std::optional<PrefixCache::Entry> PrefixCache::readFile(const QString& path, std
     }
     f.close();
     if (!why.isEmpty()) {
-        problems_ << QStringLiteral("snapshot %1 is unusable (%2); deleted, the prefix will be recomputed").arg(path, why);
-        QFile::remove(path);
+        discard(path, why);
         return std::nullopt;
     }
     touch(path);
@@ -200,9 +204,8 @@ std::optional<PrefixCache::Entry> PrefixCache::readHeader(const QString& path, s
     else if (f.size() < kHeaderBytes + 8 || (head = f.read(kHeaderBytes)).size() != kHeaderBytes) why = QStringLiteral("truncated");
     else why = headerProblem(head, fingerprint, tokens, hash, f.size());
     if (!why.isEmpty()) {
-        problems_ << QStringLiteral("snapshot %1 is unusable (%2); deleted, the prefix will be recomputed").arg(path, why);
         f.close();
-        QFile::remove(path);
+        discard(path, why);
         return std::nullopt;
     }
     *payloadBytes = f.size() - kHeaderBytes - 8;
@@ -228,8 +231,7 @@ bool PrefixCache::streamRestore(const QString& path, qint64 payloadBytes, Sequen
     }
     f.close();
     if (!why.isEmpty()) {
-        problems_ << QStringLiteral("snapshot %1 is unusable (%2); deleted, the prefix will be recomputed").arg(path, why);
-        QFile::remove(path);
+        discard(path, why);
         return false;
     }
     touch(path);

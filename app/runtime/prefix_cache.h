@@ -91,6 +91,8 @@ private:
         std::uint64_t baseHash = 0;
     };
     QString filePath(std::uint64_t fingerprint, std::uint64_t hash) const;
+    // A file that cannot be used: reported, deleted, its prefix recomputed by the caller.
+    void discard(const QString& path, const QString& why);
     std::optional<Entry> readFile(const QString& path, std::uint64_t fingerprint, std::int64_t tokens, std::uint64_t hash);
     // A file's header only (its base), checked like readFile checks it; the payload stays on disk.
     std::optional<Entry> readHeader(const QString& path, std::uint64_t fingerprint, std::int64_t tokens, std::uint64_t hash,
