@@ -1,6 +1,7 @@
 // folio-cli pack: sources -> one packed, citable context and its manifest.
 #include "args.h"
 #include "cli.h"
+#include "folio/ingest/manifest.h"
 #include "folio/ingest/packer.h"
 #include "folio/ingest/session_store.h"
 #include "folio/ingest/source_loader.h"
@@ -133,6 +134,7 @@ int run(const std::vector<std::string>& argv) {
             return fail("pack", "cannot write " + *output + ": " + out.errorString().toStdString());
     }
 
+    if (!ctx.warning.empty()) std::fprintf(stderr, "folio-cli pack: %s\n", ctx.warning.c_str());
     std::size_t skippedCount = 0;
     for (const auto& s : ctx.sources) skippedCount += s.skipped.size();
     if (args.has("json")) {
@@ -178,12 +180,25 @@ int run(const std::vector<std::string>& argv) {
                     .add("reason", skipReasonName(f.reason))
                     .add("detail", f.detail)
                     .print();
-        for (const auto& [folder, tokens] : ctx.folderTokens())
+        // The folder summary the manifest is drawn from, every folder (the manifest shows those
+        // that fit its cap).
+        const ManifestInput in{&ctx.sources, &ctx.documents, &ctx.documentSource,
+                               &ctx.documentTokens, &ctx.inclusion};
+        for (const FolderStats& f : folderSummary(in))
             JsonLine()
                 .add("type", "folder")
-                .add("path", folder)
-                .add("tokens", static_cast<std::uint64_t>(tokens))
+                .add("source", ctx.sources[f.source].name)
+                .add("path", ctx.sources[f.source].name + "/" + f.path)
+                .add("files", static_cast<std::uint64_t>(f.files))
+                .add("tokens", static_cast<std::uint64_t>(f.tokens))
+                .add("whole", static_cast<std::uint64_t>(f.whole))
+                .add("excerpts", static_cast<std::uint64_t>(f.excerpts))
+                .add("over_budget", static_cast<std::uint64_t>(f.overBudget))
+                .add("left_out", static_cast<std::uint64_t>(f.skipped))
                 .print();
+        std::size_t manifestTokens = 0;
+        for (const auto& seg : ctx.segments)
+            if (seg.kind == SegmentKind::Manifest) manifestTokens += seg.tokens;
         JsonLine summary;
         summary.add("type", "summary")
             .add("total_tokens", static_cast<std::uint64_t>(ctx.totalTokens))
@@ -194,6 +209,7 @@ int run(const std::vector<std::string>& argv) {
             .add("documents", static_cast<std::uint64_t>(ctx.documents.size()))
             .add("skipped", static_cast<std::uint64_t>(skippedCount))
             .add("segments", static_cast<std::uint64_t>(ctx.segments.size()))
+            .add("manifest_tokens", static_cast<std::uint64_t>(manifestTokens))
             .add("bytes", static_cast<std::uint64_t>(text.size()));
         summary.print();
         if (!args.has("output")) JsonLine().add("type", "context").add("text", text).print();

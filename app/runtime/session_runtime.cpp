@@ -333,6 +333,7 @@ Status SessionRuntime::pack(const std::string& question) {
             src.documents = std::move(kept);
         }
     packed_ = std::make_unique<PackedContext>(packSources(std::move(sources), counting, po));
+    if (!packed_->warning.empty()) warnings_.push_back(packed_->warning);
     resolver_ = std::make_unique<CitationResolver>(packed_->documents);
     if (remote_) {
         // The server prefills and caches; Folio sends the same system message for every question.

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
-#include <map>
 
 namespace folio::ingest {
 
@@ -61,7 +60,7 @@ void appendAnchoredLines(std::string& out, const std::string& text, std::size_t 
 }
 
 std::string framePreamble(const std::vector<SourceResult>& sources, bool manifestFirst) {
-    std::string s = "<<<FOLIO CONTEXT v1>>>\nSources:";
+    std::string s = "<<<FOLIO CONTEXT v" + std::to_string(kContextFormatVersion) + ">>>\nSources:";
     for (std::size_t i = 0; i < sources.size(); ++i) {
         s += i ? "; " : " ";
         s += sources[i].name + " (" + sources[i].kindName + ")";
@@ -71,7 +70,7 @@ std::string framePreamble(const std::vector<SourceResult>& sources, bool manifes
         "is line N; count on from it. Cite as [path:N] or [path:N-M], PDFs as [title p. N], "
         "transcripts as [name hh:mm:ss]. The manifest ";
     s += manifestFirst ? "below" : "at the end";
-    s += " lists what is included and what was left out.\n\n";
+    s += " summarises, folder by folder, what is included and what was left out.\n\n";
     return s;
 }
 
@@ -137,69 +136,6 @@ std::string frameExcerpt(const Document& doc, const Chunk& chunk, int anchorEver
     if (out.back() != '\n') out.push_back('\n');
     out.push_back('\n');
     return out;
-}
-
-std::string frameManifest(const ManifestInput& in) {
-    std::string s = "<<<MANIFEST>>>\n";
-    const auto& sources = *in.sources;
-    const auto& docs = *in.documents;
-    for (std::size_t si = 0; si < sources.size(); ++si) {
-        const SourceResult& src = sources[si];
-        std::vector<std::string> whole, excerpts, dropped;
-        for (std::size_t d = 0; d < docs.size(); ++d) {
-            if ((*in.documentSource)[d] != si) continue;
-            const int inc = (*in.inclusion)[d];
-            (inc == 2 ? whole : inc == 1 ? excerpts : dropped).push_back(docs[d].path);
-        }
-        for (auto* v : {&whole, &excerpts, &dropped}) std::sort(v->begin(), v->end());
-        s += "Source " + src.name + ": " + src.kindName;
-        if (!src.description.empty()) s += ", " + src.description;
-        s += ". " + std::to_string(whole.size()) + " whole";
-        if (!excerpts.empty()) s += ", " + std::to_string(excerpts.size()) + " in excerpts";
-        if (!dropped.empty()) s += ", " + std::to_string(dropped.size()) + " over the token budget";
-        s += ", " + std::to_string(src.skipped.size()) + " left out.\n";
-        if (!src.error.empty()) s += "Error: " + src.error + "\n";
-        auto list = [&](const char* title, const std::vector<std::string>& paths) {
-            if (paths.empty()) return;
-            s += title;
-            for (std::size_t i = 0; i < paths.size() && i < in.maxListed; ++i)
-                s += (i ? ", " : " ") + paths[i];
-            if (paths.size() > in.maxListed)
-                s += ", and " + std::to_string(paths.size() - in.maxListed) + " more";
-            s += "\n";
-        };
-        list("Included:", whole);
-        list("Excerpts only:", excerpts);
-        list("Over the token budget:", dropped);
-        if (!src.skipped.empty()) {
-            // Counts by reason (std::map: a stable order), then the files.
-            std::map<std::string, std::size_t> byReason;
-            for (const SkippedFile& f : src.skipped) ++byReason[skipReasonName(f.reason)];
-            s += "Left out:";
-            bool first = true;
-            for (const auto& [reason, n] : byReason) {
-                s += (first ? " " : ", ") + std::to_string(n) + " " + reason;
-                first = false;
-            }
-            s += "\n";
-            for (std::size_t i = 0; i < src.skipped.size() && i < in.maxListed; ++i) {
-                const SkippedFile& f = src.skipped[i];
-                s += "- " + f.path + ": " + skipReasonName(f.reason) +
-                     (f.detail.empty() ? "" : " (" + f.detail + ")") + "\n";
-            }
-            if (src.skipped.size() > in.maxListed)
-                s += "- and " + std::to_string(src.skipped.size() - in.maxListed) + " more\n";
-        }
-        for (const Document& d : docs)
-            if (&d - docs.data() >= 0 &&
-                (*in.documentSource)[static_cast<std::size_t>(&d - docs.data())] == si)
-                for (const std::string& note : d.notes)
-                    if (note.find("Latin-1") != std::string::npos ||
-                        note.find("text layer") != std::string::npos)
-                        s += "Note: " + d.path + ": " + note + "\n";
-    }
-    s += "<<<END OF CONTEXT>>>\n";
-    return s;
 }
 
 } // namespace folio::ingest

@@ -2,6 +2,7 @@
 
 #include "folio/ingest/chunk_index.h"
 #include "folio/ingest/context_format.h"
+#include "folio/ingest/manifest.h"
 
 #include <algorithm>
 #include <atomic>
@@ -187,11 +188,17 @@ PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting
         whole[d].lastLine = lines;
         ctx.documentTokens[d] = whole[d].tokens;
     });
+    // The manifest's cap (manifest.h): 2% of the budget; without a budget, 2% of the content.
+    const std::size_t wholeSum =
+        std::accumulate(ctx.documentTokens.begin(), ctx.documentTokens.end(), std::size_t{0});
+    const std::size_t cap = options.budget ? options.budget / 50
+                                           : std::max<std::size_t>(512, (preamble.tokens + wholeSum) / 50);
     auto manifestSegment = [&](const std::vector<int>& inclusion) {
-        const ManifestInput in{&ctx.sources, &ctx.documents, &ctx.documentSource, &inclusion,
-                               options.maxListed};
+        const ManifestInput in{&ctx.sources, &ctx.documents, &ctx.documentSource,
+                               &ctx.documentTokens, &inclusion};
         PackedSegment m{
-            SegmentKind::Manifest, frameManifest(in), 0, PackedSegment::kNoDocument, 0, 0};
+            SegmentKind::Manifest, frameManifest(in, counting, cap), 0, PackedSegment::kNoDocument,
+            0, 0};
         m.tokens = counting.count(m.text);
         return m;
     };
@@ -209,10 +216,8 @@ PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting
         for (const auto& s : ctx.segments) ctx.totalTokens += s.tokens;
     };
 
-    const std::size_t wholeSum =
-        std::accumulate(ctx.documentTokens.begin(), ctx.documentTokens.end(), std::size_t{0});
     {
-        std::vector<int> all(n, 2);
+        std::vector<int> all(n, kWhole);
         const PackedSegment manifest = manifestSegment(all);
         if (options.budget == 0 || preamble.tokens + wholeSum + manifest.tokens <= options.budget) {
             finish(std::move(whole), std::move(all), ctx.documentTokens);
@@ -243,12 +248,8 @@ PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting
         for (std::size_t c = 0; c < chunks.size(); ++c)
             if (!seen[c]) ranked.push_back(c);
     }
-    // Reserve the manifest's worst case: every path listed once (as excerpts or as left out, the
-    // longer), plus the headers and counts of the other two lists.
-    const std::size_t reserve = std::max(manifestSegment(std::vector<int>(n, 0)).tokens,
-                                         manifestSegment(std::vector<int>(n, 1)).tokens) +
-                                32;
-    const std::size_t fixed = preamble.tokens + reserve;
+    // The manifest never takes more than its cap, whatever is chosen.
+    const std::size_t fixed = preamble.tokens + cap;
     std::vector<bool> chosen(chunks.size(), false);
     std::vector<std::size_t> picked;
     std::size_t used = fixed;
@@ -267,6 +268,16 @@ PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting
         if (ctx.totalTokens <= options.budget || picked.empty()) break;
         chosen[picked.back()] = false;
         picked.pop_back();
+    }
+    if (ctx.totalTokens > options.budget) {
+        // No content is left and the preamble and manifest are still over: a budget smaller than
+        // the preamble plus 2%. Keep the preamble alone if it fits, else nothing, and say so.
+        ctx.warning = "a budget of " + std::to_string(options.budget) +
+                      " tokens has no room for content after the context's preamble (" +
+                      std::to_string(preamble.tokens) + " tokens)";
+        ctx.segments.clear();
+        if (preamble.tokens <= options.budget) ctx.segments.push_back(preamble);
+        ctx.totalTokens = ctx.segments.empty() ? 0 : preamble.tokens;
     }
     return ctx;
 }

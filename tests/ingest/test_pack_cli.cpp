@@ -84,7 +84,7 @@ void TestPackCli::plainOutputIsTheContext() {
     const auto a = runCli({"pack", folder_});
     const auto b = runCli({"pack", folder_});
     QCOMPARE(a.exitCode, 0);
-    QVERIFY(a.out.startsWith("<<<FOLIO CONTEXT v1>>>"));
+    QVERIFY(a.out.startsWith("<<<FOLIO CONTEXT v2>>>"));
     QCOMPARE(a.out, b.out); // deterministic bytes
 }
 
@@ -183,7 +183,7 @@ void TestPackCli::usageErrors() {
     QCOMPARE(runCli({"pack", folder_, "--store", "a.db"}).exitCode, 2);
     const auto missing = runCli({"pack", tmp_.filePath("nope"), folder_});
     QCOMPARE(missing.exitCode, 1); // the other source is still packed
-    QVERIFY(missing.out.startsWith("<<<FOLIO CONTEXT v1>>>"));
+    QVERIFY(missing.out.startsWith("<<<FOLIO CONTEXT v2>>>"));
 }
 
 QTEST_GUILESS_MAIN(TestPackCli)

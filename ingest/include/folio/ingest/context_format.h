@@ -1,7 +1,7 @@
-// The packed context's text format (version 1). Every piece is a pure function of its inputs, so
+// The packed context's text format (version 2: the manifest became a bounded folder summary). Every piece is a pure function of its inputs, so
 // the same sources give the same bytes; nothing here reads a clock or iterates a hash map.
 //
-//   <<<FOLIO CONTEXT v1>>>                      preamble: sources and how to cite (stable)
+//   <<<FOLIO CONTEXT v2>>>                      preamble: sources and how to cite (stable)
 //   <<<FILE src/main.cpp (134 lines)>>>         code and text; "N|" starts line N every K lines
 //   1|#include <cstdio>
 //   ...
@@ -11,7 +11,8 @@
 //   <<<TRANSCRIPT keynote.vtt (01:02:11, 812 cues)>>>
 //   [00:41:07] Ada: text                        one cue per line
 //   <<<FILE src/big.cpp lines 120-180 of 900>>> an excerpt (retrieval mode)
-//   <<<MANIFEST>>>                              what is in, what was left out and why
+//   <<<MANIFEST>>>                              by folder: what is in, what was left out, why
+//                                               (manifest.h)
 //
 // Line anchors: prefixing every line with its number costs about 2 tokens a line (15-25% of code);
 // an anchor every K=10 lines costs a tenth of that and leaves the model at most 9 lines to count.
@@ -29,7 +30,7 @@
 
 namespace folio::ingest {
 
-inline constexpr int kContextFormatVersion = 1;
+inline constexpr int kContextFormatVersion = 2;
 
 // Appends `doc.text` lines [begin, end) to `out`, prefixing line numbers with "N|" on the first
 // line and every line N with (N-1) % every == 0. `every` <= 0 disables anchors (the first line
@@ -47,14 +48,5 @@ std::string frameDocument(const Document& doc, int anchorEvery, int lineCount);
 
 // A chunk of a document (retrieval mode), framed with its line, page or time range.
 std::string frameExcerpt(const Document& doc, const Chunk& chunk, int anchorEvery);
-
-struct ManifestInput {
-    const std::vector<SourceResult>* sources = nullptr; // name, kind, description, skipped
-    const std::vector<Document>* documents = nullptr;   // in pack order
-    const std::vector<std::size_t>* documentSource = nullptr;
-    const std::vector<int>* inclusion = nullptr; // per document: 0 left out, 1 excerpts, 2 whole
-    std::size_t maxListed = 2000;                // per list; the rest is counted
-};
-std::string frameManifest(const ManifestInput& in);
 
 } // namespace folio::ingest

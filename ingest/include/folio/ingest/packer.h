@@ -4,15 +4,17 @@
 // folders, then repositories, each group in the order given; within a source, documents by
 // changeRank (for a repository: the last commit that touched the file, oldest first; uncommitted
 // edits last), ties by path. A new commit therefore changes the context only from the first file it
-// touched onwards. The preamble names only the sources; the manifest (counts, commit ids, the lists
-// of what is in and out) is the last segment by default, so that it never invalidates the prefix
-// (PackOptions::manifestFirst puts it right after the preamble).
+// touched onwards. The preamble names only the sources; the manifest (manifest.h: counts, commit
+// ids, a folder summary of what is in and out) is the last segment by default, so that it never
+// invalidates the prefix (PackOptions::manifestFirst puts it right after the preamble).
 //
 // Tokens: every segment (preamble, each framed document or excerpt, manifest) is counted on its
 // own, and tokenIds() encodes segment by segment, so the ids of a segment never depend on its
 // neighbours: the same sources give the same ids, and counts add up exactly.
 //
-// Budget: 0 means no limit. If everything fits, everything goes in whole. If not, every document is
+// Budget: 0 means no limit. The whole context (preamble, content, manifest) never exceeds a budget,
+// and the manifest never takes more than 2% of it (without a budget: 2% of the content, or 512). If
+// everything fits, everything goes in whole. If not, every document is
 // chunked (chunker.h), the chunks are ranked by BM25 against the question (SQLite FTS5), and the
 // best chunks fill the budget, then chunks that did not match, in context order; what is chosen is
 // laid out in context order, adjacent chunks merged into one excerpt, and a document all of whose
@@ -21,6 +23,7 @@
 
 #include "folio/ingest/chunker.h"
 #include "folio/ingest/document.h"
+#include "folio/ingest/manifest.h"
 #include "folio/ingest/token_counter.h"
 
 #include <cstddef>
@@ -37,7 +40,6 @@ struct PackOptions {
     std::size_t budget = 0;   // tokens; 0 = unlimited
     std::string question;     // ranks chunks when the corpus does not fit
     ChunkOptions chunking;
-    std::size_t maxListed = 2000; // manifest: files listed per list
     // The manifest right after the preamble instead of at the end: easier to read for a one-off
     // pack, but any change to the sources (a commit id, a count) then invalidates the whole prefix.
     bool manifestFirst = false;
@@ -63,13 +65,14 @@ struct PackedContext {
     std::vector<std::size_t> documentSource; // index into sources, per document
     std::vector<std::size_t> documentTokens; // exact tokens of the whole framed document
     std::vector<std::size_t> includedTokens; // tokens of it that are in the context (0: left out)
-    std::vector<int> inclusion;              // 0 left out, 1 excerpts, 2 whole
+    std::vector<int> inclusion;              // kLeftOut, kExcerpts, kWhole (manifest.h)
     std::vector<PackedSegment> segments;
     std::size_t totalTokens = 0;
     std::size_t budget = 0;
     bool retrieval = false; // true when the corpus did not fit and chunks were selected
     std::string tokenizer;  // TokenCounting::name
     bool exactCounts = false;
+    std::string warning;    // non-empty when the budget left no room for content (said why)
 
     std::string text() const;
     std::vector<std::int32_t> tokenIds(const TokenEncoder& encode) const;
