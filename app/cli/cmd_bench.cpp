@@ -10,7 +10,7 @@ namespace {
 
 int run(const std::vector<std::string>& argv) {
     if (argv.empty() || argv.front().rfind("--", 0) == 0)
-        return fail("bench", "which benchmark? tokenizer|ingest|prefill|decode|cache", ExitUsage);
+        return fail("bench", "which benchmark? tokenizer|ingest|prefill|decode|cache|retrieval", ExitUsage);
     const std::string which = argv.front();
     const std::vector<std::string> rest(argv.begin() + 1, argv.end());
     if (which == "tokenizer") return benchTokenizer(rest);
@@ -18,13 +18,14 @@ int run(const std::vector<std::string>& argv) {
     if (which == "prefill") return benchPrefill(rest, false);
     if (which == "decode") return benchPrefill(rest, true);
     if (which == "cache") return benchCache(rest);
+    if (which == "retrieval") return benchRetrieval(rest);
     return fail("bench", "unknown benchmark '" + which + "'", ExitUsage);
 }
 
 } // namespace
 
 const Command kBenchCommand{
-    "bench", "Run a benchmark (tokenizer, ingest, prefill, decode, cache)",
+    "bench", "Run a benchmark (tokenizer, ingest, prefill, decode, cache, retrieval)",
     "Usage: folio-cli bench BENCHMARK [OPTIONS] [--json]\n\n"
     "  tokenizer [--model DIR|FILE] [--book FILE] [--source DIR] [--source-limit MB] [--threads N]\n"
     "      encode MB/s on a book and a source tree, one thread and all threads\n"
@@ -36,7 +37,11 @@ const Command kBenchCommand{
     "      tokens/s and weight GB/s read per token against measured copy bandwidth\n"
     "  cache --model DIR [--contexts N,N...] [--chunk N] [--question N] [--rounds N] [--threads N]\n"
     "      follow-up latency on a cached context against a cold prefill; snapshot restore\n"
-    "      throughput against a plain read of the file (best of --rounds, default 3)\n\n"
+    "      throughput against a plain read of the file (best of --rounds, default 3)\n"
+    "  retrieval --repo PATH --questions FILE [--budget N,N...] [--tokenizer FILE | --model DIR]\n"
+    "      [--threads N] [--verbose]\n"
+    "      recall: the share of questions (JSON lines: question, file, symbol) whose answering\n"
+    "      definition is in the packed context at each budget (default 32768,262144)\n\n"
     "With --json each line is {\"bench\":..,\"metric\":..,\"value\":..,\"unit\":..} plus what was\n"
     "measured on (model, context, threads, device).\n",
     run};

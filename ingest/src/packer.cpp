@@ -141,10 +141,32 @@ std::size_t PackedContext::segmentOf(std::size_t doc) const {
     return static_cast<std::size_t>(-1);
 }
 
-PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting& counting,
-                          const PackOptions& options) {
-    PackedContext ctx;
-    ctx.budget = options.budget;
+struct PreparedCorpus::Impl {
+    TokenCounting counting;
+    PackOptions options;
+    PackedContext base; // sources (without documents), documents, documentSource, documentTokens
+    PackedSegment preamble;
+    std::vector<PackedSegment> whole; // each document framed whole, counted
+    std::size_t wholeSum = 0;
+    // Retrieval, made on first need.
+    bool chunked = false;
+    std::vector<Chunk> chunks;
+    std::vector<std::size_t> firstChunk; // per document, and one past the last
+    std::vector<std::size_t> cost;       // framed tokens per chunk
+    std::unique_ptr<ChunkIndex> index;   // null when the index could not be made
+
+    void prepareRetrieval();
+    enum class Give { Copy, Move, None }; // what happens to the sources and documents
+    PackedContext pack(const std::string& question, std::size_t budget, Give give);
+};
+
+PreparedCorpus::PreparedCorpus(std::vector<SourceResult> sources, const TokenCounting& counting,
+                               const PackOptions& options)
+    : d_(std::make_unique<Impl>()) {
+    Impl& m = *d_;
+    m.counting = counting;
+    m.options = options;
+    PackedContext& ctx = m.base;
     ctx.tokenizer = counting.name;
     ctx.exactCounts = counting.exact;
 
@@ -169,39 +191,71 @@ PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting
     }
 
     const std::size_t n = ctx.documents.size();
-    PackedSegment preamble{SegmentKind::Preamble,
-                           framePreamble(ctx.sources, options.manifestFirst),
-                           0,
-                           PackedSegment::kNoDocument,
-                           0,
-                           0};
-    preamble.tokens = counting.count(preamble.text);
-    std::vector<PackedSegment> whole(n);
+    m.preamble = {SegmentKind::Preamble,
+                  framePreamble(ctx.sources, options.manifestFirst),
+                  0,
+                  PackedSegment::kNoDocument,
+                  0,
+                  0};
+    m.preamble.tokens = counting.count(m.preamble.text);
+    m.whole.resize(n);
     ctx.documentTokens.resize(n);
     parallelFor(n, options.threads, [&](std::size_t d) {
-        whole[d].kind = SegmentKind::Document;
-        whole[d].document = d;
+        PackedSegment& w = m.whole[d];
+        w.kind = SegmentKind::Document;
+        w.document = d;
         const int lines = ctx.documents[d].lineCount();
-        whole[d].text = frameDocument(ctx.documents[d], options.lineAnchorEvery, lines);
-        whole[d].tokens = counting.count(whole[d].text);
-        whole[d].firstLine = 1;
-        whole[d].lastLine = lines;
-        ctx.documentTokens[d] = whole[d].tokens;
+        w.text = frameDocument(ctx.documents[d], options.lineAnchorEvery, lines);
+        w.tokens = counting.count(w.text);
+        w.firstLine = 1;
+        w.lastLine = lines;
+        ctx.documentTokens[d] = w.tokens;
     });
-    // The manifest's cap (manifest.h): 2% of the budget; without a budget, 2% of the content.
-    const std::size_t wholeSum =
+    m.wholeSum =
         std::accumulate(ctx.documentTokens.begin(), ctx.documentTokens.end(), std::size_t{0});
-    const std::size_t cap = options.budget ? options.budget / 50
-                                           : std::max<std::size_t>(512, (preamble.tokens + wholeSum) / 50);
+}
+
+PreparedCorpus::~PreparedCorpus() = default;
+
+void PreparedCorpus::Impl::prepareRetrieval() {
+    if (chunked) return;
+    chunked = true;
+    const std::size_t n = base.documents.size();
+    chunks = chunkDocuments(base.documents, options.chunking);
+    firstChunk.assign(n + 1, chunks.size());
+    for (std::size_t c = chunks.size(); c-- > 0;) firstChunk[chunks[c].document] = c;
+    for (std::size_t d = n; d-- > 0;) firstChunk[d] = std::min(firstChunk[d], firstChunk[d + 1]);
+    cost.resize(chunks.size());
+    parallelFor(chunks.size(), options.threads, [&](std::size_t c) {
+        cost[c] = counting.count(
+            frameExcerpt(base.documents[chunks[c].document], chunks[c], options.lineAnchorEvery));
+    });
+    index = std::make_unique<ChunkIndex>();
+    if (!index->add(chunks, base.documents)) index.reset();
+}
+
+PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_t budget,
+                                         Give give) {
+    const bool move = give == Give::Move;
+    const std::size_t n = base.documents.size();
+    PackedContext ctx;
+    ctx.budget = budget;
+    ctx.tokenizer = base.tokenizer;
+    ctx.exactCounts = base.exactCounts;
+    ctx.documentSource = base.documentSource;
+    ctx.documentTokens = base.documentTokens;
+    // The manifest's cap (manifest.h): 2% of the budget; without a budget, 2% of the content.
+    const std::size_t cap =
+        budget ? budget / 50 : std::max<std::size_t>(512, (preamble.tokens + wholeSum) / 50);
     auto manifestSegment = [&](const std::vector<int>& inclusion) {
-        const ManifestInput in{&ctx.sources, &ctx.documents, &ctx.documentSource,
-                               &ctx.documentTokens, &inclusion};
-        PackedSegment m{
-            SegmentKind::Manifest, frameManifest(in, counting, cap), 0, PackedSegment::kNoDocument,
-            0, 0};
-        m.tokens = counting.count(m.text);
-        return m;
+        const ManifestInput in{&base.sources, &base.documents, &base.documentSource,
+                               &base.documentTokens, &inclusion};
+        PackedSegment seg{SegmentKind::Manifest, frameManifest(in, counting, cap), 0,
+                          PackedSegment::kNoDocument, 0, 0};
+        seg.tokens = counting.count(seg.text);
+        return seg;
     };
+    // Lays the segments out; the documents' texts go in as copies (the corpus keeps its own).
     auto finish = [&](std::vector<PackedSegment> body, std::vector<int> inclusion,
                       std::vector<std::size_t> included) {
         PackedSegment manifest = manifestSegment(inclusion);
@@ -215,33 +269,32 @@ PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting
         ctx.totalTokens = 0;
         for (const auto& s : ctx.segments) ctx.totalTokens += s.tokens;
     };
+    auto done = [&]() {
+        if (give == Give::Move) {
+            ctx.sources = std::move(base.sources);
+            ctx.documents = std::move(base.documents);
+        } else if (give == Give::Copy) {
+            ctx.sources = base.sources;
+            ctx.documents = base.documents;
+        }
+        return std::move(ctx);
+    };
 
     {
         std::vector<int> all(n, kWhole);
         const PackedSegment manifest = manifestSegment(all);
-        if (options.budget == 0 || preamble.tokens + wholeSum + manifest.tokens <= options.budget) {
-            finish(std::move(whole), std::move(all), ctx.documentTokens);
-            return ctx;
+        if (budget == 0 || preamble.tokens + wholeSum + manifest.tokens <= budget) {
+            std::vector<PackedSegment> body = move ? std::move(whole) : whole;
+            finish(std::move(body), std::move(all), base.documentTokens);
+            return done();
         }
     }
 
     // Retrieval: chunk, rank, fill.
     ctx.retrieval = true;
-    const std::vector<Chunk> chunks = chunkDocuments(ctx.documents, options.chunking);
-    std::vector<std::size_t> firstChunk(n + 1, chunks.size());
-    for (std::size_t c = chunks.size(); c-- > 0;) firstChunk[chunks[c].document] = c;
-    for (std::size_t d = n; d-- > 0;) firstChunk[d] = std::min(firstChunk[d], firstChunk[d + 1]);
-    std::vector<std::size_t> cost(chunks.size());
-    parallelFor(chunks.size(), options.threads, [&](std::size_t c) {
-        cost[c] = counting.count(
-            frameExcerpt(ctx.documents[chunks[c].document], chunks[c], options.lineAnchorEvery));
-    });
-
+    prepareRetrieval();
     std::vector<std::size_t> ranked;
-    if (!options.question.empty()) {
-        ChunkIndex index;
-        if (index.add(chunks, ctx.documents)) ranked = index.rank(options.question);
-    }
+    if (!question.empty() && index) ranked = index->rank(question);
     {
         std::vector<bool> seen(chunks.size(), false);
         for (const std::size_t c : ranked) seen[c] = true;
@@ -254,7 +307,7 @@ PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting
     std::vector<std::size_t> picked;
     std::size_t used = fixed;
     for (const std::size_t c : ranked) {
-        if (used + cost[c] > options.budget) continue; // a smaller chunk further down may still fit
+        if (used + cost[c] > budget) continue; // a smaller chunk further down may still fit
         chosen[c] = true;
         picked.push_back(c);
         used += cost[c];
@@ -262,24 +315,51 @@ PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting
     // Merging changes counts slightly (fewer frames, BPE at the seams): check, and drop the
     // lowest-ranked chunks until the exact total fits.
     while (true) {
-        Selection sel =
-            layout(ctx, chunks, firstChunk, chosen, whole, counting, options.lineAnchorEvery);
+        Selection sel = layout(base, chunks, firstChunk, chosen, whole, counting,
+                               options.lineAnchorEvery);
         finish(std::move(sel.body), std::move(sel.inclusion), std::move(sel.included));
-        if (ctx.totalTokens <= options.budget || picked.empty()) break;
+        if (ctx.totalTokens <= budget || picked.empty()) break;
         chosen[picked.back()] = false;
         picked.pop_back();
     }
-    if (ctx.totalTokens > options.budget) {
+    if (ctx.totalTokens > budget) {
         // No content is left and the preamble and manifest are still over: a budget smaller than
         // the preamble plus 2%. Keep the preamble alone if it fits, else nothing, and say so.
-        ctx.warning = "a budget of " + std::to_string(options.budget) +
+        ctx.warning = "a budget of " + std::to_string(budget) +
                       " tokens has no room for content after the context's preamble (" +
                       std::to_string(preamble.tokens) + " tokens)";
         ctx.segments.clear();
-        if (preamble.tokens <= options.budget) ctx.segments.push_back(preamble);
+        if (preamble.tokens <= budget) ctx.segments.push_back(preamble);
         ctx.totalTokens = ctx.segments.empty() ? 0 : preamble.tokens;
     }
-    return ctx;
+    return done();
+}
+
+PackedContext PreparedCorpus::pack(const std::string& question, std::size_t budget) {
+    return d_->pack(question, budget, Impl::Give::Copy);
+}
+
+PackedContext PreparedCorpus::take(const std::string& question, std::size_t budget) {
+    return d_->pack(question, budget, Impl::Give::Move);
+}
+
+PackedContext PreparedCorpus::select(const std::string& question, std::size_t budget) {
+    return d_->pack(question, budget, Impl::Give::None);
+}
+
+const std::vector<Document>& PreparedCorpus::documents() const { return d_->base.documents; }
+const std::vector<std::size_t>& PreparedCorpus::documentTokens() const {
+    return d_->base.documentTokens;
+}
+const std::vector<std::size_t>& PreparedCorpus::documentSource() const {
+    return d_->base.documentSource;
+}
+const std::vector<SourceResult>& PreparedCorpus::sources() const { return d_->base.sources; }
+
+PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting& counting,
+                          const PackOptions& options) {
+    return PreparedCorpus(std::move(sources), counting, options)
+        .take(options.question, options.budget);
 }
 
 } // namespace folio::ingest

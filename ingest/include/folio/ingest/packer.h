@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,38 @@ struct PackedContext {
     std::size_t segmentOf(std::size_t doc) const;
 };
 
+// Sources prepared for packing, once: ordered, framed and counted, and on the first pack that
+// needs retrieval also chunked, costed and indexed. Each pack() then costs only the selection, so
+// another question or budget over the same sources is cheap. `counting` is kept (and what it
+// refers to must outlive this object). Not thread-safe: one thread packs at a time.
+class PreparedCorpus {
+public:
+    PreparedCorpus(std::vector<SourceResult> sources, const TokenCounting& counting,
+                   const PackOptions& options = {}); // options.budget and .question are unused
+    ~PreparedCorpus();
+    PreparedCorpus(const PreparedCorpus&) = delete;
+    PreparedCorpus& operator=(const PreparedCorpus&) = delete;
+
+    // The context for a question under a budget (0: unlimited); the sources and documents in the
+    // result are copies.
+    PackedContext pack(const std::string& question, std::size_t budget);
+    // The same, moving the sources and documents into the result; the corpus is spent.
+    PackedContext take(const std::string& question, std::size_t budget);
+    // The same without the sources and documents (left empty): segments, inclusion and counts
+    // only, their document indices into documents() below. For measuring many selections.
+    PackedContext select(const std::string& question, std::size_t budget);
+
+    const std::vector<Document>& documents() const; // in context order
+    const std::vector<std::size_t>& documentTokens() const;
+    const std::vector<std::size_t>& documentSource() const;
+    const std::vector<SourceResult>& sources() const; // without their documents
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d_;
+};
+
+// PreparedCorpus(sources, counting, options).take(options.question, options.budget).
 PackedContext packSources(std::vector<SourceResult> sources, const TokenCounting& counting,
                           const PackOptions& options = {});
 
