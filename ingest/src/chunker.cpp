@@ -88,10 +88,59 @@ void chunkLines(const Document& doc, std::size_t docIndex, std::size_t from, std
     emit(lines.size());
 }
 
+// Cuts at definition starts: each definition and what follows it up to the next is a unit (the
+// text before the first is one too); units are grouped while the chunk stays within targetBytes,
+// and a unit over maxBytes is cut by chunkLines.
+void chunkDefinitions(const Document& doc, std::size_t docIndex, const std::vector<Definition>& defs,
+                      const ChunkOptions& o, std::vector<Chunk>& out) {
+    const std::string& text = doc.text;
+    // Unit starts (byte offset, line), strictly increasing, ending with the end of the text.
+    std::vector<std::pair<std::size_t, int>> starts{{0, 1}};
+    for (const Definition& d : defs)
+        if (d.begin > starts.back().first && d.begin < text.size())
+            starts.emplace_back(d.begin, d.startLine);
+    auto linesIn = [&](std::size_t b, std::size_t e) {
+        return static_cast<int>(std::count(text.begin() + static_cast<std::ptrdiff_t>(b),
+                                           text.begin() + static_cast<std::ptrdiff_t>(e), '\n'));
+    };
+    std::size_t curBegin = 0;
+    int curLine = 1;
+    auto emit = [&](std::size_t end, int nextLine) {
+        if (end <= curBegin) return;
+        Chunk c;
+        c.document = docIndex;
+        c.begin = curBegin;
+        c.end = end;
+        c.firstLine = curLine;
+        c.lastLine = nextLine - 1;
+        if (c.lastLine < c.firstLine) c.lastLine = c.firstLine;
+        out.push_back(c);
+        curBegin = end;
+        curLine = nextLine;
+    };
+    for (std::size_t u = 0; u < starts.size(); ++u) {
+        const std::size_t ub = starts[u].first;
+        const std::size_t ue = u + 1 < starts.size() ? starts[u + 1].first : text.size();
+        const int nextLine = u + 1 < starts.size() ? starts[u + 1].second
+                                                   : starts[u].second + linesIn(ub, ue) +
+                                                         (ue > ub && text[ue - 1] != '\n' ? 1 : 0);
+        // Close the chunk before this unit when the unit would take it past the target.
+        if (ub > curBegin && ue - curBegin > o.targetBytes) emit(ub, starts[u].second);
+        if (ue - curBegin > o.maxBytes) {
+            chunkLines(doc, docIndex, curBegin, ue, curLine, doc.kind == DocumentKind::Code, o, out);
+            curBegin = ue;
+            curLine = nextLine;
+        } else if (u + 1 == starts.size()) {
+            emit(ue, nextLine);
+        }
+    }
+}
+
 } // namespace
 
 std::vector<Chunk> chunkDocument(const Document& doc, std::size_t documentIndex,
-                                 const ChunkOptions& options) {
+                                 const ChunkOptions& options,
+                                 const std::vector<Definition>* definitions) {
     std::vector<Chunk> out;
     if (doc.kind == DocumentKind::Pdf) {
         int line = 1;
@@ -124,17 +173,26 @@ std::vector<Chunk> chunkDocument(const Document& doc, std::size_t documentIndex,
             i = j;
         }
     } else {
-        chunkLines(doc, documentIndex, 0, doc.text.size(), 1, doc.kind == DocumentKind::Code,
-                   options, out);
+        std::vector<Definition> found;
+        if (!definitions) {
+            found = findDefinitions(doc);
+            definitions = &found;
+        }
+        if (!definitions->empty())
+            chunkDefinitions(doc, documentIndex, *definitions, options, out);
+        else
+            chunkLines(doc, documentIndex, 0, doc.text.size(), 1, doc.kind == DocumentKind::Code,
+                       options, out);
     }
     for (std::size_t k = 0; k < out.size(); ++k) out[k].ordinal = static_cast<int>(k);
     return out;
 }
 
-std::vector<Chunk> chunkDocuments(const std::vector<Document>& docs, const ChunkOptions& options) {
+std::vector<Chunk> chunkDocuments(const std::vector<Document>& docs, const ChunkOptions& options,
+                                  const std::vector<std::vector<Definition>>* definitions) {
     std::vector<Chunk> all;
     for (std::size_t i = 0; i < docs.size(); ++i) {
-        auto chunks = chunkDocument(docs[i], i, options);
+        auto chunks = chunkDocument(docs[i], i, options, definitions ? &(*definitions)[i] : nullptr);
         all.insert(all.end(), chunks.begin(), chunks.end());
     }
     return all;

@@ -209,9 +209,20 @@ void scanC(const Scanner& s, std::vector<Definition>& out, bool cpp) {
         if (rest.find('{') != std::string_view::npos) definition = true;
         else if (cpp && !rest.empty() && rest.front() == ':') definition = true;
         else if (rest.empty() || rest.find('=') == std::string_view::npos) {
-            // `{` on the next line (after attributes such as __releases(x) on this one).
-            const std::size_t next = s.nextNonBlank(j + 1);
-            definition = next < s.size() && trim(s.line(next)).substr(0, 1) == "{";
+            // `{` on a following line, perhaps after attribute lines such as
+            // "\t__releases(vmf->ptl)".
+            std::size_t next = s.nextNonBlank(j + 1);
+            for (int k = 0; k < 3 && next < s.size(); ++k) {
+                const std::string_view t = trim(s.line(next));
+                if (t.substr(0, 1) == "{") {
+                    definition = true;
+                    break;
+                }
+                const bool attribute = !identAt(t).empty() && t.back() == ')' &&
+                                       t.find(';') == std::string_view::npos;
+                if (!attribute) break;
+                next = s.nextNonBlank(next + 1);
+            }
         }
         if (!definition) continue;
         // SYSCALL_DEFINE3(read, ...): the definition is named by the first argument.

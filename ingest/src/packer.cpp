@@ -150,6 +150,7 @@ struct PreparedCorpus::Impl {
     std::size_t wholeSum = 0;
     // Retrieval, made on first need.
     bool chunked = false;
+    std::vector<std::vector<Definition>> definitions; // per document
     std::vector<Chunk> chunks;
     std::vector<std::size_t> firstChunk; // per document, and one past the last
     std::vector<std::size_t> cost;       // framed tokens per chunk
@@ -221,7 +222,10 @@ void PreparedCorpus::Impl::prepareRetrieval() {
     if (chunked) return;
     chunked = true;
     const std::size_t n = base.documents.size();
-    chunks = chunkDocuments(base.documents, options.chunking);
+    definitions.resize(n);
+    parallelFor(n, options.threads,
+                [&](std::size_t d) { definitions[d] = findDefinitions(base.documents[d]); });
+    chunks = chunkDocuments(base.documents, options.chunking, &definitions);
     firstChunk.assign(n + 1, chunks.size());
     for (std::size_t c = chunks.size(); c-- > 0;) firstChunk[chunks[c].document] = c;
     for (std::size_t d = n; d-- > 0;) firstChunk[d] = std::min(firstChunk[d], firstChunk[d + 1]);
@@ -231,7 +235,7 @@ void PreparedCorpus::Impl::prepareRetrieval() {
             frameExcerpt(base.documents[chunks[c].document], chunks[c], options.lineAnchorEvery));
     });
     index = std::make_unique<ChunkIndex>();
-    if (!index->add(chunks, base.documents)) index.reset();
+    if (!index->add(chunks, base.documents, &definitions)) index.reset();
 }
 
 PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_t budget,

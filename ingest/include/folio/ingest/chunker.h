@@ -1,9 +1,12 @@
-// Splits documents into chunks at natural boundaries, for when the corpus does not fit the budget:
-// code at blank lines (preferring a blank line before a top-level line, where functions and classes
-// start), prose at paragraphs, PDFs at pages and then paragraphs, transcripts at cues. A chunk
-// never splits a line, a page boundary or a cue.
+// Splits documents into chunks at natural boundaries, for when the corpus does not fit the budget.
+// Code and Markdown with definitions (definitions.h) are cut where a definition starts, its leading
+// comment included: consecutive small definitions share a chunk up to targetBytes, a definition
+// larger than maxBytes is split at blank lines. Code without definitions is cut at blank lines
+// (preferring one before a top-level line), prose at paragraphs, PDFs at pages and then paragraphs,
+// transcripts at cues. A chunk never splits a line, a page boundary or a cue.
 #pragma once
 
+#include "folio/ingest/definitions.h"
 #include "folio/ingest/document.h"
 
 #include <cstddef>
@@ -25,9 +28,13 @@ struct ChunkOptions {
     std::size_t maxBytes = 4800;    // a hard cut (at a line end) past this
 };
 
+// `definitions`: findDefinitions(doc), when the caller has them; null finds them here.
 std::vector<Chunk> chunkDocument(const Document& doc, std::size_t documentIndex,
-                                 const ChunkOptions& options = {});
+                                 const ChunkOptions& options = {},
+                                 const std::vector<Definition>* definitions = nullptr);
+// `definitions`: one list per document, or null.
 std::vector<Chunk> chunkDocuments(const std::vector<Document>& docs,
-                                  const ChunkOptions& options = {});
+                                  const ChunkOptions& options = {},
+                                  const std::vector<std::vector<Definition>>* definitions = nullptr);
 
 } // namespace folio::ingest
