@@ -102,7 +102,7 @@ public:
         bool inBlock = false; // walking up inside a /* ... */ comment
         while (start > 0) {
             const std::string_view up = trim(line(start - 1));
-            if (up.empty()) break;
+            if (up.empty() || startsWith(up, "#!")) break;
             const bool closesBlock = up.size() >= 2 && up.substr(up.size() - 2) == "*/";
             const bool comment = inBlock || closesBlock || startsWith(up, "/*") ||
                                  startsWith(up, "//") || startsWith(up, "* ") || up == "*" ||
@@ -147,7 +147,6 @@ void scanC(const Scanner& s, std::vector<Definition>& out, bool cpp) {
         }
         if (c0 == ' ' || c0 == '\t' || !isIdentStart(c0)) continue;
         std::string_view r = trim(raw);
-        if (r.back() == ';') continue;
         // Types: [typedef] struct|union|enum|class NAME ... {
         {
             std::string_view t = r;
@@ -171,6 +170,7 @@ void scanC(const Scanner& s, std::vector<Definition>& out, bool cpp) {
                 continue;
             }
         }
+        if (r.back() == ';') continue; // a declaration or a statement
         // Functions: the identifier before the first '(' at column 0, the parameter list closed
         // within a few lines, then '{' (or ':' for a C++ constructor) before any ';'.
         const std::size_t paren = r.find('(');
@@ -207,7 +207,10 @@ void scanC(const Scanner& s, std::vector<Definition>& out, bool cpp) {
         bool definition = false;
         if (rest.find(';') != std::string_view::npos) continue;
         if (rest.find('{') != std::string_view::npos) definition = true;
-        else if (cpp && !rest.empty() && rest.front() == ':') definition = true;
+        else if (cpp && !rest.empty() && rest.front() == ':') definition = true; // constructor
+        else if (const std::size_t below = s.nextNonBlank(j + 1);
+                 cpp && rest.empty() && below < s.size() && trim(s.line(below)).substr(0, 1) == ":")
+            definition = true; // constructor, the initializers on the next line
         else if (rest.empty() || rest.find('=') == std::string_view::npos) {
             // `{` on a following line, perhaps after attribute lines such as
             // "\t__releases(vmf->ptl)".

@@ -3,6 +3,7 @@
 #include "folio/ingest/chunk_index.h"
 #include "folio/ingest/context_format.h"
 #include "folio/ingest/manifest.h"
+#include "folio/ingest/repo_map.h"
 
 #include <algorithm>
 #include <atomic>
@@ -260,13 +261,29 @@ PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_
         return seg;
     };
     // Lays the segments out; the documents' texts go in as copies (the corpus keeps its own).
+    // The repository map of the files in excerpts, under a cap of its own.
+    const std::size_t mapCap = budget / 50;
+    auto mapSegment = [&](const std::vector<PackedSegment>& body) {
+        std::vector<MapExcerpt> excerpts;
+        for (const PackedSegment& seg : body)
+            if (seg.kind == SegmentKind::Excerpt)
+                excerpts.push_back({seg.document, seg.firstLine, seg.lastLine});
+        PackedSegment seg{SegmentKind::Map, {}, 0, PackedSegment::kNoDocument, 0, 0};
+        if (!excerpts.empty())
+            seg.text = frameRepoMap(base.documents, definitions, excerpts, counting, mapCap);
+        seg.tokens = seg.text.empty() ? 0 : counting.count(seg.text);
+        return seg;
+    };
     auto finish = [&](std::vector<PackedSegment> body, std::vector<int> inclusion,
                       std::vector<std::size_t> included) {
         PackedSegment manifest = manifestSegment(inclusion);
+        PackedSegment map;
+        if (ctx.retrieval) map = mapSegment(body);
         ctx.segments.clear();
         ctx.segments.push_back(preamble);
         if (options.manifestFirst) ctx.segments.push_back(std::move(manifest));
         for (auto& s : body) ctx.segments.push_back(std::move(s));
+        if (!map.text.empty()) ctx.segments.push_back(std::move(map));
         if (!options.manifestFirst) ctx.segments.push_back(std::move(manifest));
         ctx.inclusion = std::move(inclusion);
         ctx.includedTokens = std::move(included);
@@ -305,8 +322,8 @@ PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_
         for (std::size_t c = 0; c < chunks.size(); ++c)
             if (!seen[c]) ranked.push_back(c);
     }
-    // The manifest never takes more than its cap, whatever is chosen.
-    const std::size_t fixed = preamble.tokens + cap;
+    // The manifest and the map never take more than their caps, whatever is chosen.
+    const std::size_t fixed = preamble.tokens + cap + mapCap;
     std::vector<bool> chosen(chunks.size(), false);
     std::vector<std::size_t> picked;
     std::size_t used = fixed;

@@ -18,7 +18,8 @@
 // chunked (chunker.h), the chunks are ranked by BM25 against the question (SQLite FTS5), and the
 // best chunks fill the budget, then chunks that did not match, in context order; what is chosen is
 // laid out in context order, adjacent chunks merged into one excerpt, and a document all of whose
-// chunks were chosen goes in whole.
+// chunks were chosen goes in whole. After the content comes the repository map (repo_map.h) of the
+// files in excerpts, held to another 2% of the budget.
 #pragma once
 
 #include "folio/ingest/chunker.h"
@@ -49,7 +50,7 @@ struct PackOptions {
 };
 
 // Stored nowhere yet, but explicit values for when they are.
-enum class SegmentKind : int { Preamble = 1, Document = 2, Excerpt = 3, Manifest = 4 };
+enum class SegmentKind : int { Preamble = 1, Document = 2, Excerpt = 3, Manifest = 4, Map = 5 };
 
 struct PackedSegment {
     static constexpr std::size_t kNoDocument = std::numeric_limits<std::size_t>::max();
