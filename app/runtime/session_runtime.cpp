@@ -1,5 +1,7 @@
 #include "session_runtime.h"
 
+#include "folio/ingest/retrieval_index.h"
+
 #include "app_paths.h"
 #include "demo_model.h"
 #include "fault.h"
@@ -317,6 +319,10 @@ Status SessionRuntime::pack(const std::string& question) {
     PackOptions po;
     po.budget = std::size_t(options_.contextSize - reserve);
     po.question = question;
+    // The retrieval statistics stay with the session, so that a source that changed between two
+    // questions leaves the selection in the rest of the context, and its cached state, alone.
+    if (!retrievalStats_) retrievalStats_ = std::make_shared<RetrievalStatistics>();
+    po.statistics = retrievalStats_;
     // The sources stay with the runtime (a later pack may need them); the packer takes a copy,
     // without what the user excluded.
     std::vector<SourceResult> sources = sources_;

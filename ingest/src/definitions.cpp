@@ -494,6 +494,14 @@ std::vector<Definition> findDefinitions(const Document& doc) {
     return out;
 }
 
+bool hasCamelCase(std::string_view w) {
+    for (std::size_t i = 1; i < w.size(); ++i)
+        if (w[i] >= 'A' && w[i] <= 'Z' &&
+            ((w[i - 1] >= 'a' && w[i - 1] <= 'z') || (w[i - 1] >= '0' && w[i - 1] <= '9')))
+            return true;
+    return false;
+}
+
 std::vector<std::string> identifierWords(std::string_view id) {
     std::vector<std::string> words;
     std::string cur;

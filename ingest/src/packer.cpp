@@ -1,9 +1,9 @@
 #include "folio/ingest/packer.h"
 
-#include "folio/ingest/chunk_index.h"
 #include "folio/ingest/context_format.h"
 #include "folio/ingest/manifest.h"
 #include "folio/ingest/repo_map.h"
+#include "folio/ingest/retrieval_index.h"
 
 #include <algorithm>
 #include <atomic>
@@ -95,6 +95,60 @@ Selection layout(const PackedContext& ctx, const std::vector<Chunk>& chunks,
     return sel;
 }
 
+// Chooses chunks for `avail` tokens so that a change to one file leaves the choice in the rest of
+// the context alone: the packer promises a context byte-identical up to the first chunk of a
+// changed file (the prefix cache depends on it). `matched` is best first; `cost` per chunk; chunk
+// indices are in context order.
+//
+// A greedy fill by rank does not keep that promise: when the changed file's chunks grow by a few
+// tokens, or rank higher, the last chunk that fit no longer does, and it can sit anywhere in the
+// context. So the ranking is cut at a score: the best chunks are taken while they fit, and the
+// cut is where the first one does not (the room left is less than a chunk). With the retrieval
+// statistics and that cut kept from an earlier pack (PackOptions::statistics), the chunks that did
+// not change score the same bit for bit, and the cut takes every chunk above the cut score (and as
+// many at it as before): the same candidates but for the changed file, which has moved to the
+// tail of the context (packer.h). What no longer fits is trimmed from the tail, the changed file's
+// chunks first, so everything before the changed file's old place comes out the same. One
+// exception: when every match fits with room to spare, the room is filled with unmatched chunks in
+// context order, and the promise holds only up to where that fill stops.
+std::vector<bool> selectChunks(const std::vector<ScoredChunk>& matched,
+                               const std::vector<std::size_t>& cost, std::size_t avail,
+                               RetrievalCut* cut, bool frozen) {
+    std::vector<bool> chosen(cost.size(), false);
+    std::size_t used = 0;
+    std::size_t taken = 0; // matched[0, taken) are candidates
+    auto take = [&]() {
+        chosen[matched[taken].chunk] = true;
+        used += cost[matched[taken++].chunk];
+    };
+    if (frozen) {
+        while (taken < matched.size() && matched[taken].score > cut->score) take();
+        for (std::size_t t = 0; t < cut->ties && taken < matched.size() &&
+                                matched[taken].score == cut->score;
+             ++t)
+            take();
+    } else {
+        while (taken < matched.size() && used + cost[matched[taken].chunk] <= avail) take();
+        cut->score = taken ? matched[taken - 1].score : 0.0;
+        cut->ties = 0;
+        for (std::size_t r = taken; r-- > 0 && matched[r].score == cut->score;) ++cut->ties;
+    }
+    // The overshoot, trimmed from the tail.
+    for (std::size_t c = cost.size(); c-- > 0 && used > avail;)
+        if (chosen[c]) {
+            chosen[c] = false;
+            used -= cost[c];
+        }
+    // Every match fits: the rest of the budget from the unmatched chunks, in context order.
+    if (taken == matched.size())
+        for (std::size_t c = 0; c < cost.size(); ++c)
+            if (!chosen[c] && used + cost[c] <= avail) {
+                chosen[c] = true;
+                used += cost[c];
+            }
+    return chosen;
+}
+
 } // namespace
 
 std::string PackedContext::text() const {
@@ -155,7 +209,7 @@ struct PreparedCorpus::Impl {
     std::vector<Chunk> chunks;
     std::vector<std::size_t> firstChunk; // per document, and one past the last
     std::vector<std::size_t> cost;       // framed tokens per chunk
-    std::unique_ptr<ChunkIndex> index;   // null when the index could not be made
+    std::unique_ptr<RetrievalIndex> index;
 
     void prepareRetrieval();
     enum class Give { Copy, Move, None }; // what happens to the sources and documents
@@ -235,8 +289,7 @@ void PreparedCorpus::Impl::prepareRetrieval() {
         cost[c] = counting.count(
             frameExcerpt(base.documents[chunks[c].document], chunks[c], options.lineAnchorEvery));
     });
-    index = std::make_unique<ChunkIndex>();
-    if (!index->add(chunks, base.documents, &definitions)) index.reset();
+    index = std::make_unique<RetrievalIndex>(chunks, base.documents, &definitions, options.threads);
 }
 
 PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_t budget,
@@ -314,34 +367,32 @@ PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_
     // Retrieval: chunk, rank, fill.
     ctx.retrieval = true;
     prepareRetrieval();
-    std::vector<std::size_t> ranked;
-    if (!question.empty() && index) ranked = index->rank(question);
-    {
-        std::vector<bool> seen(chunks.size(), false);
-        for (const std::size_t c : ranked) seen[c] = true;
-        for (std::size_t c = 0; c < chunks.size(); ++c)
-            if (!seen[c]) ranked.push_back(c);
-    }
+    std::vector<ScoredChunk> matched;
+    if (!question.empty()) matched = index->rank(question, options.statistics.get());
     // The manifest and the map never take more than their caps, whatever is chosen.
     const std::size_t fixed = preamble.tokens + cap + mapCap;
-    std::vector<bool> chosen(chunks.size(), false);
-    std::vector<std::size_t> picked;
-    std::size_t used = fixed;
-    for (const std::size_t c : ranked) {
-        if (used + cost[c] > budget) continue; // a smaller chunk further down may still fit
-        chosen[c] = true;
-        picked.push_back(c);
-        used += cost[c];
+    const std::size_t avail = budget > fixed ? budget - fixed : 0;
+    RetrievalCut ownCut;
+    RetrievalCut* cut = &ownCut;
+    bool frozen = false;
+    if (options.statistics) {
+        const std::string key = std::to_string(avail) + "|" + question;
+        auto [it, fresh] = options.statistics->cuts.try_emplace(key);
+        cut = &it->second;
+        frozen = !fresh;
     }
-    // Merging changes counts slightly (fewer frames, BPE at the seams): check, and drop the
-    // lowest-ranked chunks until the exact total fits.
+    std::vector<bool> chosen = selectChunks(matched, cost, avail, cut, frozen);
+    // Merging changes counts slightly (fewer frames, BPE at the seams): check, and drop chunks
+    // from the tail of the context, as the selection does, until the exact total fits.
     while (true) {
         Selection sel = layout(base, chunks, firstChunk, chosen, whole, counting,
                                options.lineAnchorEvery);
         finish(std::move(sel.body), std::move(sel.inclusion), std::move(sel.included));
-        if (ctx.totalTokens <= budget || picked.empty()) break;
-        chosen[picked.back()] = false;
-        picked.pop_back();
+        if (ctx.totalTokens <= budget) break;
+        std::size_t last = chunks.size();
+        while (last > 0 && !chosen[last - 1]) --last;
+        if (last == 0) break;
+        chosen[last - 1] = false;
     }
     if (ctx.totalTokens > budget) {
         // No content is left and the preamble and manifest are still over: a budget smaller than

@@ -4,6 +4,7 @@
 #include "folio/ingest/chunker.h"
 #include "folio/ingest/definitions.h"
 #include "folio/ingest/repo_map.h"
+#include "folio/ingest/retrieval_index.h"
 #include "ingest_test_support.h"
 
 #include <QtTest>
@@ -42,6 +43,9 @@ private slots:
     void identifierWords();
     void chunksStartAtDefinitions();
     void queryTerms();
+    void stemmer_data();
+    void stemmer();
+    void ranking();
     void repositoryMap();
 };
 
@@ -263,28 +267,72 @@ void TestDefinitions::queryTerms() {
     QCOMPARE(QString::fromStdString(ftsQuery("Where is parseHeader?")),
              QString("\"parseHeader\" OR \"parse\" OR \"header\""));
     QCOMPARE(QString::fromStdString(ftsQuery("how is it")), QString());
+    QStringList terms;
+    for (const std::string& t : questionTerms("How does the CFS scheduler pick_next_task? parseHeader"))
+        terms << QString::fromStdString(t);
+    QCOMPARE(terms.join(' '), QString("cf schedul pick next task parsehead pars header"));
+}
 
-    // The definitions field ranks the chunk that defines a name above one that only mentions it.
+void TestDefinitions::stemmer_data() {
+    QTest::addColumn<QString>("word");
+    QTest::addColumn<QString>("stem");
+    // Porter's own examples, step by step.
+    const char* pairs[][2] = {
+        {"caresses", "caress"}, {"ponies", "poni"},       {"ties", "ti"},
+        {"caress", "caress"},   {"cats", "cat"},           {"feed", "feed"},
+        {"agreed", "agre"},     {"plastered", "plaster"},  {"bled", "bled"},
+        {"motoring", "motor"},  {"sing", "sing"},          {"conflated", "conflat"},
+        {"troubled", "troubl"}, {"sized", "size"},         {"hopping", "hop"},
+        {"tanned", "tan"},      {"falling", "fall"},       {"hissing", "hiss"},
+        {"fizzed", "fizz"},     {"failing", "fail"},       {"filing", "file"},
+        {"happy", "happi"},     {"sky", "sky"},            {"relational", "relat"},
+        {"conditional", "condit"}, {"rational", "ration"}, {"valenci", "valenc"},
+        {"digitizer", "digit"}, {"generalization", "gener"}, {"hopefulness", "hope"},
+        {"electriciti", "electr"}, {"adjustment", "adjust"}, {"adoption", "adopt"},
+        {"scheduler", "schedul"}, {"scheduling", "schedul"}, {"schedules", "schedul"},
+        {"probate", "probat"},  {"controlling", "control"}, {"roll", "roll"},
+        {"x86", "x86"},         {"of", "of"}};
+    for (const auto& p : pairs) QTest::newRow(p[0]) << p[0] << p[1];
+}
+
+void TestDefinitions::stemmer() {
+    QFETCH(QString, word);
+    QFETCH(QString, stem);
+    QStringList got;
+    for (const std::string& t : questionTerms(word.toStdString())) got << QString::fromStdString(t);
+    if (stem == "of") QVERIFY(got.isEmpty()); // a function word
+    else QCOMPARE(got.join(' '), stem);
+}
+
+void TestDefinitions::ranking() {
+    // The definitions field ranks the chunk that defines a name above one that only calls it.
     Document a = doc("c", "static int helper(void)\n{\n\treturn pick_entity();\n}\n");
-    a.path = "a.c";
+    a.path = "lib/a.c";
     Document b = doc("c", "static struct entity *\npick_entity(void)\n{\n\treturn 0;\n}\n");
-    b.path = "b.c";
-    const std::vector<Document> docs{a, b};
-    const std::vector<std::vector<Definition>> defs{findDefinitions(a), findDefinitions(b)};
-    const auto chunks = chunkDocuments(docs, {}, &defs);
-    QCOMPARE(chunks.size(), std::size_t(2));
-    ChunkIndex index;
-    QVERIFY(index.ok());
-    QVERIFY(index.add(chunks, docs, &defs));
-    const auto ranked = index.rank("Where is pick_entity?");
-    QCOMPARE(ranked.size(), std::size_t(2));
-    QCOMPARE(chunks[ranked[0]].document, std::size_t(1));
-    // camelCase words in a chunk's text are found by their parts.
+    b.path = "lib/b.c";
     Document c = doc("java", "class A {\n    void run() { tokenCounterReset(); }\n}\n");
-    c.path = "A.java";
-    ChunkIndex camel;
-    QVERIFY(camel.add(chunkDocuments({c}), {c}));
-    QCOMPARE(camel.rank("counter reset").size(), std::size_t(1));
+    c.path = "src/sched/A.java";
+    const std::vector<Document> docs{a, b, c};
+    const std::vector<std::vector<Definition>> defs{findDefinitions(a), findDefinitions(b),
+                                                    findDefinitions(c)};
+    const auto chunks = chunkDocuments(docs, {}, &defs);
+    QCOMPARE(chunks.size(), std::size_t(3));
+    for (const int threads : {1, 2, 3}) {
+        const RetrievalIndex index(chunks, docs, &defs, threads);
+        const auto ranked = index.rank("Where is pick_entity?");
+        QCOMPARE(ranked.size(), std::size_t(2));
+        QCOMPARE(chunks[ranked[0].chunk].document, std::size_t(1));
+        QVERIFY(ranked[0].score > ranked[1].score);
+        // camelCase words in the text are found by their parts; a path component by name.
+        const auto camel = index.rank("counter reset");
+        QCOMPARE(camel.size(), std::size_t(1));
+        QCOMPARE(camel[0].chunk, std::size_t(2));
+        const auto path = index.rank("what is in sched?");
+        QCOMPARE(path.size(), std::size_t(1));
+        QCOMPARE(path[0].chunk, std::size_t(2));
+        QVERIFY(index.rank("unrelated words").empty());
+        QVERIFY(index.postingBytes() > 0);
+    }
 }
 
 void TestDefinitions::repositoryMap() {

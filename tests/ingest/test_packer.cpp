@@ -4,10 +4,12 @@
 #include "folio/ingest/context_format.h"
 #include "folio/ingest/git_source.h"
 #include "folio/ingest/packer.h"
+#include "folio/ingest/retrieval_index.h"
 #include "folio/ingest/text_source.h"
 #include "ingest_test_support.h"
 
 #include <QTemporaryDir>
+#include <set>
 #include <QtTest>
 
 using namespace folio::ingest;
@@ -50,6 +52,8 @@ private slots:
     void anchors();
     void deterministic();
     void prefixStableAcrossCommits();
+    void prefixStableWithRetrieval_data();
+    void prefixStableWithRetrieval();
     void countsAddUp();
     void everythingFitsGoesInWhole();
     void overBudgetSelectsByQuestion();
@@ -141,6 +145,95 @@ void TestPacker::prefixStableAcrossCommits() {
     QCOMPARE(QString::fromStdString(after.documents.back().path), QString("src/d.cpp"));
     qInfo("common token prefix: %zu of %zu tokens (%zu before the changed file)", common,
           ids2.size(), beforeD);
+}
+
+// A generated repository of 64 files in 8 folders, each committed on its own; each function uses
+// two words of 40, so that a question matches chunks to different degrees.
+QByteArray mixedFile(int f, int variant) {
+    QByteArray out = "/* file " + QByteArray::number(f) + " */\n#include <x.h>\n\n";
+    for (int i = 0; i < 40; ++i) {
+        const QByteArray a = "w" + QByteArray::number((f * 7 + i * 3) % 40);
+        const QByteArray b = "w" + QByteArray::number((f * 5 + i * 11) % 37);
+        out += "/* " + a + " and " + b + " handling */\nstatic int " + a + "_" + b + "_" +
+               QByteArray::number(f) + "_" + QByteArray::number(i) + "(struct " + a + " *x)\n{\n";
+        for (int k = 0; k <= (f + i) % 5; ++k)
+            out += "\tx->" + b + " += " + QByteArray::number(k) + ";\n";
+        if (variant && i == 4) // a few lines more, with words of the question
+            for (int k = 0; k < 4; ++k)
+                out += "\tx->" + a + "_changed = w3_w17(w29, " + QByteArray::number(k) + ");\n";
+        out += "\treturn 0;\n}\n\n";
+    }
+    return out;
+}
+
+void TestPacker::prefixStableWithRetrieval_data() {
+    QTest::addColumn<int>("budget");
+    QTest::addColumn<int>("changed");
+    for (int budget : {4000, 12000, 40000})
+        for (int changed : {3, 17, 30, 41, 58})
+            QTest::newRow(qPrintable(QString("budget %1, file %2").arg(budget).arg(changed)))
+                << budget << changed;
+}
+
+void TestPacker::prefixStableWithRetrieval() {
+    QFETCH(int, budget);
+    QFETCH(int, changed);
+    if (!folio::test::haveGit()) QSKIP("git is not installed");
+    QTemporaryDir tmp;
+    const QString repo = tmp.path();
+    QVERIFY(git(repo, {"init", "-q"}));
+    auto path = [&](int f) {
+        return QString("%1/dir%2/file%3.c").arg(repo).arg(f / 8).arg(f);
+    };
+    for (int f = 0; f < 64; ++f) {
+        QVERIFY(writeFile(path(f), mixedFile(f, 0)));
+        QVERIFY(git(repo, {"add", "-A"}));
+        QVERIFY(git(repo, {"commit", "-q", "-m", QString::number(f)}, nullptr, f));
+    }
+    GitSourceOptions o;
+    o.mode = GitTreeMode::Committed;
+    PackOptions po;
+    po.budget = std::size_t(budget);
+    po.statistics = std::make_shared<RetrievalStatistics>(); // kept from one pack to the next
+    po.question = "How are w3, w17 and w29 handled, and what calls w5?";
+    po.chunking.targetBytes = 600; // a few functions a chunk
+    po.chunking.maxBytes = 1200;
+    const PackedContext before = packSources({readGitRepository(repo, o)}, standInCounting(), po);
+    QVERIFY(before.retrieval);
+    QVERIFY(writeFile(path(changed), mixedFile(changed, 1)));
+    QVERIFY(git(repo, {"commit", "-q", "-am", "change"}, nullptr, 59));
+    const PackedContext after = packSources({readGitRepository(repo, o)}, standInCounting(), po);
+    QVERIFY(after.totalTokens <= po.budget);
+
+    // The byte offset of the first segment of the changed file (or of the end of the content).
+    const std::string name = QString("dir%1/file%2.c").arg(changed / 8).arg(changed).toStdString();
+    auto firstOf = [&](const PackedContext& p) {
+        std::size_t at = 0;
+        for (const auto& seg : p.segments) {
+            if (seg.kind == SegmentKind::Map || seg.kind == SegmentKind::Manifest) break;
+            if (seg.document != PackedSegment::kNoDocument && p.documents[seg.document].path == name)
+                break;
+            at += seg.text.size();
+        }
+        return at;
+    };
+    const std::string a = before.text(), b = after.text();
+    std::size_t common = 0;
+    while (common < a.size() && common < b.size() && a[common] == b[common]) ++common;
+    const std::size_t bound = std::min(firstOf(before), firstOf(after));
+    qInfo("identical for %zu bytes, bound %zu, of %zu", common, bound, a.size());
+    QVERIFY2(common >= bound, qPrintable(QString("identical for %1 bytes, the changed file's first "
+                                                 "chunk at %2 (of %3)")
+                                             .arg(common)
+                                             .arg(bound)
+                                             .arg(a.size())));
+    // The selection is not trivial: excerpts from several files, and the budget well used.
+    std::set<std::size_t> docs;
+    for (const auto& seg : before.segments)
+        if (seg.kind == SegmentKind::Excerpt || seg.kind == SegmentKind::Document) docs.insert(seg.document);
+    QVERIFY(docs.size() >= 3);
+    // (Below the budget by the reserved caps of the map and manifest and up to a chunk trimmed.)
+    QVERIFY2(before.totalTokens * 100 >= po.budget * 75, qPrintable(QString::number(before.totalTokens)));
 }
 
 void TestPacker::countsAddUp() {

@@ -45,4 +45,7 @@ std::vector<Definition> findDefinitions(const Document& doc);
 // than 2 characters are dropped.
 std::vector<std::string> identifierWords(std::string_view identifier);
 
+// Whether an identifier changes case inside a word ("parseHeader", "utf8Decode"; not "HTTP").
+bool hasCamelCase(std::string_view identifier);
+
 } // namespace folio::ingest

@@ -37,6 +37,8 @@
 
 namespace folio::ingest {
 
+struct RetrievalStatistics;
+
 struct PackOptions {
     int lineAnchorEvery = 10; // "N|" anchors; 1 = every line, 0 = none
     std::size_t budget = 0;   // tokens; 0 = unlimited
@@ -47,6 +49,10 @@ struct PackOptions {
     bool manifestFirst = false;
     int threads = 0; // threads framing and counting documents (the counter must be
                      // thread-safe, as TokenCounting promises); 0 = all cores
+    // Retrieval statistics to rank with (retrieval_index.h), kept from an earlier pack of the
+    // same session so that a change to one file leaves the rest of the selection alone; null:
+    // this pack's own. Filled by the first pack that ranks, then reused.
+    std::shared_ptr<RetrievalStatistics> statistics;
 };
 
 // Stored nowhere yet, but explicit values for when they are.
