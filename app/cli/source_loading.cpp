@@ -18,6 +18,9 @@ std::vector<ingest::SourceResult> loadSources(std::string_view command, const st
             *anyFailed = true;
             continue;
         }
+        for (const std::string& w : r.warnings)
+            std::fprintf(stderr, "folio-cli %.*s: %s: %s\n", int(command.size()), command.data(),
+                         path.c_str(), w.c_str());
         for (const SkippedFile& s : r.skipped)
             if (s.reason == SkipReason::Encrypted || s.reason == SkipReason::Damaged ||
                 s.reason == SkipReason::Unreadable)

@@ -66,7 +66,9 @@ struct Candidate {
 // Reads a working-tree file without following a final symlink. Returns false when unreadable.
 bool readFile(const std::string& absolute, std::string& out, std::uint64_t& size, std::uint64_t cap,
               std::string& error) {
-    const int fd = ::open(absolute.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    // O_NONBLOCK: a named pipe put where a file was must not stall the scan (open would wait for
+    // a writer); regular files ignore the flag.
+    const int fd = ::open(absolute.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         error = std::string("cannot open: ") + std::strerror(errno);
         return false;
@@ -182,13 +184,17 @@ bool RepositoryReader::listWorkingTree() {
                GIT_STATUS_OPT_INCLUDE_IGNORED | GIT_STATUS_OPT_EXCLUDE_SUBMODULES;
     git_status_list* rawStatus = nullptr;
     if (git_status_list_new(&rawStatus, repo_, &so) != 0) {
-        result_.error = lastGitError("reading the working tree status");
-        return false;
+        // libgit2 refuses some trees outright (folders nested past 100 levels). The tracked files
+        // can still be read from the index; what the status would have added is said.
+        result_.warnings.push_back(lastGitError("reading the working tree status") +
+                                   "; read the tracked files only: untracked and ignored files "
+                                   "are left out, and edits are ordered as if committed");
+        rawStatus = nullptr;
     }
     Owned<git_status_list> status(rawStatus);
     std::unordered_set<std::string> changed;
     std::vector<std::string> untracked;
-    for (std::size_t i = 0, n = git_status_list_entrycount(status.get()); i < n; ++i) {
+    for (std::size_t i = 0, n = status ? git_status_list_entrycount(status.get()) : 0; i < n; ++i) {
         const git_status_entry* e = git_status_byindex(status.get(), i);
         const git_diff_delta* d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
         if (!d) continue;
@@ -413,6 +419,13 @@ RepositoryReader::Outcome RepositoryReader::read(const Candidate& c, git_reposit
         return out;
     }
     if (S_ISDIR(st.st_mode)) return out; // an untracked nested repository shows as a folder
+    if (!S_ISREG(st.st_mode)) {
+        out.skip = SkippedFile{c.path, SkipReason::Unreadable,
+                               S_ISFIFO(st.st_mode)   ? "a named pipe, not a file"
+                               : S_ISSOCK(st.st_mode) ? "a socket, not a file"
+                                                      : "a device, not a file"};
+        return out;
+    }
     std::string error;
     if (!readFile(absolute, bytes, size, options_.maxFileBytes, error)) {
         out.skip = SkippedFile{c.path, SkipReason::Unreadable, error};
@@ -492,6 +505,17 @@ void RepositoryReader::order() {
                      });
     std::sort(result_.skipped.begin(), result_.skipped.end(),
               [](const SkippedFile& a, const SkippedFile& b) { return a.path < b.path; });
+    // Git stores names as bytes. A name that is not UTF-8 (a Latin-1 "café.c" from an old
+    // system) is shown decoded as Latin-1, so the context, the JSON and the GUI stay valid text;
+    // the file itself was read by its bytes above.
+    for (Document& d : result_.documents)
+        if (!isValidUtf8(d.path)) {
+            d.path = decodeText(d.path).text;
+            d.title = d.path;
+            d.notes.push_back("the file name is not UTF-8; shown decoded as Latin-1");
+        }
+    for (SkippedFile& f : result_.skipped)
+        if (!isValidUtf8(f.path)) f.path = decodeText(f.path).text;
 }
 
 } // namespace

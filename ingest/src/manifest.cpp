@@ -55,6 +55,7 @@ std::string sourceLine(const SourceResult& src, const FolderStats& root) {
     if (!src.description.empty()) s += ", " + src.description;
     s += ". ";
     if (!src.error.empty()) s += "Error: " + src.error + ". ";
+    for (const std::string& w : src.warnings) s += "Warning: " + w + ". ";
     if (root.files == 1 && root.skipped == 0) {
         s += compactCount(root.tokens) + " tokens, " +
              (root.whole ? "whole" : root.excerpts ? "in excerpts" : "over the budget") + ".\n";
@@ -204,11 +205,26 @@ std::string frameManifest(const ManifestInput& in, const TokenCounting& counting
     std::size_t sourceFolders = 0; // folders that could be listed: those below a shown source
     for (const FolderStats& f : folders)
         if (f.depth > 0 && f.source < sourcesShown) ++sourceFolders;
+    // A folder that holds nothing but one subfolder says nothing its subfolder's line does not
+    // ("a/" over "a/b/" with the same counts): it is passed through, listed by that line.
+    auto passThrough = [&](std::size_t i) {
+        if (children[i].size() != 1) return false;
+        const FolderStats &f = folders[i], &c = folders[children[i][0]];
+        return f.files == c.files && f.tokens == c.tokens && f.whole == c.whole &&
+               f.excerpts == c.excerpts && f.skipped == c.skipped;
+    };
+    std::size_t implied = 0; // passed-through folders, listed by a subfolder's line
     while (!frontier.empty()) {
         const std::size_t i = frontier.top();
         frontier.pop();
+        if (passThrough(i)) {
+            ++implied;
+            frontier.push(children[i][0]);
+            continue;
+        }
         const std::size_t t = counting.count(folderLine(folders[i]));
-        const bool last = sourcesShown == sources.size() && order.size() + 1 == sourceFolders;
+        const bool last =
+            sourcesShown == sources.size() && order.size() + implied + 1 == sourceFolders;
         if (used + t + (last ? 0 : moreLine) > cap) break;
         used += t;
         shown[i] = true;
@@ -229,8 +245,9 @@ std::string frameManifest(const ManifestInput& in, const TokenCounting& counting
         if (sourcesShown < sources.size())
             s += "(" + plural(sources.size() - sourcesShown, " more source", " more sources") +
                  " not listed)\n";
-        else if (order.size() < sourceFolders)
-            s += "(" + plural(sourceFolders - order.size(), " more folder", " more folders") +
+        else if (order.size() + implied < sourceFolders)
+            s += "(" + plural(sourceFolders - order.size() - implied, " more folder",
+                              " more folders") +
                  " not listed)\n";
         s += kTail;
         return s;

@@ -112,6 +112,7 @@ struct SourceResult {
     std::vector<SkippedFile> skipped;
     std::vector<Submodule> submodules;
     std::string error; // non-empty when the whole source failed (missing path, not a repository)
+    std::vector<std::string> warnings; // read, but not all of it as asked ("... status ...")
 };
 
 } // namespace folio::ingest

@@ -1,0 +1,195 @@
+// Repositories that fight back: a named pipe where a file was, folders nested 100 deep, a file
+// name that is not UTF-8, a submodule whose repository is missing, a 200 MB file of one line.
+// Each is read without a hang or a crash, with the reason for what was left out.
+#include "folio/ingest/git_source.h"
+#include "folio/ingest/packer.h"
+#include "ingest_test_support.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+#include <chrono>
+#include <fcntl.h>
+#include <future>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace folio::ingest;
+using folio::test::git;
+using folio::test::writeFile;
+
+namespace {
+
+const Document* doc(const SourceResult& r, const std::string& path) {
+    for (const Document& d : r.documents)
+        if (d.path == path) return &d;
+    return nullptr;
+}
+
+const SkippedFile* skipped(const SourceResult& r, const std::string& path) {
+    for (const SkippedFile& s : r.skipped)
+        if (s.path == path) return &s;
+    return nullptr;
+}
+
+bool commitAll(const QString& repo) {
+    return git(repo, {"add", "-A"}) && git(repo, {"commit", "-q", "-m", "fixture"}, nullptr, 1);
+}
+
+long peakRssKib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+}
+
+} // namespace
+
+class TestGitBadInput : public QObject {
+    Q_OBJECT
+private slots:
+    void initTestCase();
+    void namedPipeDoesNotStall();
+    void foldersNestedPastTheLimit();
+    void fileNameNotUtf8();
+    void submoduleWithoutItsRepository();
+    void hugeOneLineFile();
+};
+
+void TestGitBadInput::initTestCase() {
+    if (!folio::test::haveGit()) QSKIP("git is not installed; the fixtures are built with it");
+}
+
+void TestGitBadInput::namedPipeDoesNotStall() {
+    QTemporaryDir tmp;
+    const QString repo = tmp.path();
+    QVERIFY(git(repo, {"init", "-q"}));
+    QVERIFY(writeFile(repo + "/a.c", "int a;\n"));
+    QVERIFY(writeFile(repo + "/pipe.txt", "was a file\n"));
+    QVERIFY(commitAll(repo));
+    const QByteArray pipe = QFile::encodeName(repo + "/pipe.txt");
+    QVERIFY(::unlink(pipe.constData()) == 0);
+    QVERIFY(::mkfifo(pipe.constData(), 0644) == 0);
+    auto result = std::async(std::launch::async, [&] { return readGitRepository(repo); });
+    if (result.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+        // Unblock the reader (it waits for a writer) before failing.
+        const int fd = ::open(pipe.constData(), O_WRONLY | O_NONBLOCK);
+        if (fd >= 0) ::close(fd);
+        QFAIL("reading the working tree stalled on a named pipe");
+    }
+    const SourceResult r = result.get();
+    QVERIFY2(r.error.empty(), r.error.c_str());
+    QVERIFY(doc(r, "a.c"));
+    const SkippedFile* s = skipped(r, "pipe.txt");
+    QVERIFY(s);
+    QCOMPARE(s->reason, SkipReason::Unreadable);
+    QVERIFY(QString::fromStdString(s->detail).contains("named pipe"));
+}
+
+void TestGitBadInput::foldersNestedPastTheLimit() {
+    QTemporaryDir tmp;
+    const QString repo = tmp.path();
+    QVERIFY(git(repo, {"init", "-q"}));
+    QString deep;
+    for (int i = 0; i < 100; ++i) deep += "d/";
+    QVERIFY(writeFile(repo + "/" + deep + "deep.c", "int deep;\n"));
+    QVERIFY(writeFile(repo + "/top.c", "int top;\n"));
+    QVERIFY(commitAll(repo));
+    QVERIFY(writeFile(repo + "/new.c", "int untracked;\n"));
+    const SourceResult r = readGitRepository(repo);
+    QVERIFY2(r.error.empty(), r.error.c_str());
+    QVERIFY(doc(r, (deep + "deep.c").toStdString()));
+    QVERIFY(doc(r, "top.c"));
+    // libgit2 refuses to walk past 100 levels: the tracked files are still read, and what is
+    // missing is said, not dropped silently.
+    if (!doc(r, "new.c")) {
+        QCOMPARE(r.warnings.size(), std::size_t(1));
+        QVERIFY(QString::fromStdString(r.warnings[0]).contains("untracked"));
+    }
+    // The manifest lists the chain as one line, not 100.
+    const PackedContext p = packSources({r}, folio::test::standInCounting());
+    const QString m = QString::fromStdString(p.segments.back().text);
+    QVERIFY2(m.count("\n") < 10, qPrintable(m));
+    QVERIFY(m.contains("\n" + deep + ": 1 file, "));
+    if (!r.warnings.empty()) QVERIFY(m.contains("Warning: "));
+}
+
+void TestGitBadInput::fileNameNotUtf8() {
+    QTemporaryDir tmp;
+    const QString repo = tmp.path();
+    QVERIFY(git(repo, {"init", "-q"}));
+    const QByteArray latin1 = QFile::encodeName(repo) + "/caf\xe9.c";
+    {
+        // By its bytes: Qt would re-encode the name.
+        const int fd = ::open(latin1.constData(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+        if (fd < 0) QSKIP("this file system does not take a Latin-1 file name");
+        const char text[] = "int cafe;\n";
+        QCOMPARE(::write(fd, text, sizeof text - 1), ssize_t(sizeof text - 1));
+        ::close(fd);
+    }
+    QVERIFY(commitAll(repo));
+    for (const GitTreeMode mode : {GitTreeMode::WorkingTree, GitTreeMode::Committed}) {
+        GitSourceOptions o;
+        o.mode = mode;
+        const SourceResult r = readGitRepository(repo, o);
+        QVERIFY2(r.error.empty(), r.error.c_str());
+        const Document* d = doc(r, "caf\xc3\xa9.c"); // shown decoded, as UTF-8
+        QVERIFY(d);
+        QCOMPARE(QString::fromStdString(d->text), QString("int cafe;\n"));
+        QVERIFY(std::find(d->notes.begin(), d->notes.end(),
+                          "the file name is not UTF-8; shown decoded as Latin-1") != d->notes.end());
+    }
+}
+
+void TestGitBadInput::submoduleWithoutItsRepository() {
+    QTemporaryDir tmp;
+    const QString repo = tmp.path();
+    QVERIFY(git(repo, {"init", "-q"}));
+    QVERIFY(writeFile(repo + "/a.c", "int a;\n"));
+    QVERIFY(git(repo, {"add", "a.c"}));
+    // A gitlink with no .gitmodules entry and no checkout: a clone made without its submodules,
+    // or a submodule whose URL is gone.
+    QVERIFY(git(repo, {"update-index", "--add", "--cacheinfo",
+                       "160000,1234567890abcdef1234567890abcdef12345678,vendor/lib"}));
+    QVERIFY(git(repo, {"commit", "-q", "-m", "gitlink"}, nullptr, 2));
+    for (const GitTreeMode mode : {GitTreeMode::WorkingTree, GitTreeMode::Committed}) {
+        GitSourceOptions o;
+        o.mode = mode;
+        o.followSubmodules = true;
+        const SourceResult r = readGitRepository(repo, o);
+        QVERIFY2(r.error.empty(), r.error.c_str());
+        QVERIFY(doc(r, "a.c"));
+        const SkippedFile* s = skipped(r, "vendor/lib");
+        QVERIFY(s);
+        QCOMPARE(s->reason, SkipReason::Submodule);
+        QVERIFY(QString::fromStdString(s->detail).contains("1234567890ab"));
+        QCOMPARE(r.submodules.size(), std::size_t(1));
+        QVERIFY(!r.submodules[0].followed);
+    }
+}
+
+void TestGitBadInput::hugeOneLineFile() {
+    QTemporaryDir tmp;
+    const QString repo = tmp.path();
+    QVERIFY(git(repo, {"init", "-q"}));
+    QVERIFY(writeFile(repo + "/a.c", "int a;\n"));
+    QVERIFY(commitAll(repo));
+    {
+        QFile f(repo + "/one-line.txt"); // untracked: read from the working tree
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        const QByteArray block(1 << 20, 'a');
+        for (int i = 0; i < 200; ++i) QCOMPARE(f.write(block), qint64(block.size()));
+    }
+    const long before = peakRssKib();
+    const SourceResult r = readGitRepository(repo);
+    QVERIFY2(r.error.empty(), r.error.c_str());
+    const SkippedFile* s = skipped(r, "one-line.txt");
+    QVERIFY(s);
+    QCOMPARE(s->reason, SkipReason::TooLarge);
+    QVERIFY(doc(r, "a.c"));
+    // Only the head of the file was read: the peak grew by far less than its 200 MB.
+    QVERIFY2(peakRssKib() - before < 64 * 1024,
+             qPrintable(QString("peak RSS grew by %1 KiB").arg(peakRssKib() - before)));
+}
+
+QTEST_GUILESS_MAIN(TestGitBadInput)
+#include "test_git_bad_input.moc"
