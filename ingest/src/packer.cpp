@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <numeric>
 #include <thread>
 
@@ -44,10 +45,11 @@ struct Selection {
 };
 
 // Lays out the chosen chunks in context order: adjacent chunks merge into one excerpt, a document
-// with every chunk chosen goes in whole (reusing its counted whole segment).
+// with every chunk chosen goes in whole (framed again, with the count made when it was prepared).
 Selection layout(const PackedContext& ctx, const std::vector<Chunk>& chunks,
                  const std::vector<std::size_t>& firstChunk, const std::vector<bool>& chosen,
-                 const std::vector<PackedSegment>& wholeSegments, const TokenCounting& counting,
+                 const std::function<PackedSegment(std::size_t)>& wholeSegment,
+                 const TokenCounting& counting,
                  int anchorEvery) {
     Selection sel;
     sel.inclusion.assign(ctx.documents.size(), 0);
@@ -62,9 +64,9 @@ Selection layout(const PackedContext& ctx, const std::vector<Chunk>& chunks,
         }
         if (!any) continue;
         if (all) {
-            sel.body.push_back(wholeSegments[d]);
+            sel.body.push_back(wholeSegment(d));
             sel.inclusion[d] = 2;
-            sel.included[d] = wholeSegments[d].tokens;
+            sel.included[d] = sel.body.back().tokens;
             continue;
         }
         sel.inclusion[d] = 1;
@@ -97,7 +99,8 @@ Selection layout(const PackedContext& ctx, const std::vector<Chunk>& chunks,
 
 // Chooses chunks for `avail` tokens so that a change to one file leaves the choice in the rest of
 // the context alone: the packer promises a context byte-identical up to the first chunk of a
-// changed file (the prefix cache depends on it). `matched` is best first; `cost` per chunk; chunk
+// changed file (the prefix cache depends on it). `matched` is best first; `cost(c)` the framed
+// tokens of chunk c (counted on first use: a selection needs a few hundred of them); chunk
 // indices are in context order.
 //
 // A greedy fill by rank does not keep that promise: when the changed file's chunks grow by a few
@@ -112,14 +115,15 @@ Selection layout(const PackedContext& ctx, const std::vector<Chunk>& chunks,
 // exception: when every match fits with room to spare, the room is filled with unmatched chunks in
 // context order, and the promise holds only up to where that fill stops.
 std::vector<bool> selectChunks(const std::vector<ScoredChunk>& matched,
-                               const std::vector<std::size_t>& cost, std::size_t avail,
+                               const std::function<std::size_t(std::size_t)>& cost,
+                               std::size_t chunkCount, std::size_t avail,
                                RetrievalCut* cut, bool frozen) {
-    std::vector<bool> chosen(cost.size(), false);
+    std::vector<bool> chosen(chunkCount, false);
     std::size_t used = 0;
     std::size_t taken = 0; // matched[0, taken) are candidates
     auto take = [&]() {
         chosen[matched[taken].chunk] = true;
-        used += cost[matched[taken++].chunk];
+        used += cost(matched[taken++].chunk);
     };
     if (frozen) {
         while (taken < matched.size() && matched[taken].score > cut->score) take();
@@ -128,23 +132,23 @@ std::vector<bool> selectChunks(const std::vector<ScoredChunk>& matched,
              ++t)
             take();
     } else {
-        while (taken < matched.size() && used + cost[matched[taken].chunk] <= avail) take();
+        while (taken < matched.size() && used + cost(matched[taken].chunk) <= avail) take();
         cut->score = taken ? matched[taken - 1].score : 0.0;
         cut->ties = 0;
         for (std::size_t r = taken; r-- > 0 && matched[r].score == cut->score;) ++cut->ties;
     }
     // The overshoot, trimmed from the tail.
-    for (std::size_t c = cost.size(); c-- > 0 && used > avail;)
+    for (std::size_t c = chunkCount; c-- > 0 && used > avail;)
         if (chosen[c]) {
             chosen[c] = false;
-            used -= cost[c];
+            used -= cost(c);
         }
     // Every match fits: the rest of the budget from the unmatched chunks, in context order.
     if (taken == matched.size())
-        for (std::size_t c = 0; c < cost.size(); ++c)
-            if (!chosen[c] && used + cost[c] <= avail) {
+        for (std::size_t c = 0; c < chunkCount; ++c)
+            if (!chosen[c] && used + cost(c) <= avail) {
                 chosen[c] = true;
-                used += cost[c];
+                used += cost(c);
             }
     return chosen;
 }
@@ -201,17 +205,36 @@ struct PreparedCorpus::Impl {
     PackOptions options;
     PackedContext base; // sources (without documents), documents, documentSource, documentTokens
     PackedSegment preamble;
-    std::vector<PackedSegment> whole; // each document framed whole, counted
+    // Each document framed whole is counted once and framed again when it goes in: holding the
+    // framed copies would double the memory of a large repository.
+    std::vector<int> lineCount; // per document
     std::size_t wholeSum = 0;
     // Retrieval, made on first need.
     bool chunked = false;
     std::vector<std::vector<Definition>> definitions; // per document
     std::vector<Chunk> chunks;
     std::vector<std::size_t> firstChunk; // per document, and one past the last
-    std::vector<std::size_t> cost;       // framed tokens per chunk
+    std::vector<std::size_t> cost;       // framed tokens per chunk, kUncounted until needed
+    static constexpr std::size_t kUncounted = static_cast<std::size_t>(-1);
+    std::size_t costOf(std::size_t c) {
+        if (cost[c] == kUncounted)
+            cost[c] = counting.count(frameExcerpt(base.documents[chunks[c].document], chunks[c],
+                                                  options.lineAnchorEvery));
+        return cost[c];
+    }
     std::unique_ptr<RetrievalIndex> index;
 
     void prepareRetrieval();
+    PackedSegment wholeSegment(std::size_t d) const {
+        PackedSegment w;
+        w.kind = SegmentKind::Document;
+        w.document = d;
+        w.text = frameDocument(base.documents[d], options.lineAnchorEvery, lineCount[d]);
+        w.tokens = base.documentTokens[d];
+        w.firstLine = 1;
+        w.lastLine = lineCount[d];
+        return w;
+    }
     enum class Give { Copy, Move, None }; // what happens to the sources and documents
     PackedContext pack(const std::string& question, std::size_t budget, Give give);
 };
@@ -254,18 +277,13 @@ PreparedCorpus::PreparedCorpus(std::vector<SourceResult> sources, const TokenCou
                   0,
                   0};
     m.preamble.tokens = counting.count(m.preamble.text);
-    m.whole.resize(n);
+    m.lineCount.resize(n);
     ctx.documentTokens.resize(n);
     parallelFor(n, options.threads, [&](std::size_t d) {
-        PackedSegment& w = m.whole[d];
-        w.kind = SegmentKind::Document;
-        w.document = d;
         const int lines = ctx.documents[d].lineCount();
-        w.text = frameDocument(ctx.documents[d], options.lineAnchorEvery, lines);
-        w.tokens = counting.count(w.text);
-        w.firstLine = 1;
-        w.lastLine = lines;
-        ctx.documentTokens[d] = w.tokens;
+        m.lineCount[d] = lines;
+        ctx.documentTokens[d] =
+            counting.count(frameDocument(ctx.documents[d], options.lineAnchorEvery, lines));
     });
     m.wholeSum =
         std::accumulate(ctx.documentTokens.begin(), ctx.documentTokens.end(), std::size_t{0});
@@ -284,17 +302,12 @@ void PreparedCorpus::Impl::prepareRetrieval() {
     firstChunk.assign(n + 1, chunks.size());
     for (std::size_t c = chunks.size(); c-- > 0;) firstChunk[chunks[c].document] = c;
     for (std::size_t d = n; d-- > 0;) firstChunk[d] = std::min(firstChunk[d], firstChunk[d + 1]);
-    cost.resize(chunks.size());
-    parallelFor(chunks.size(), options.threads, [&](std::size_t c) {
-        cost[c] = counting.count(
-            frameExcerpt(base.documents[chunks[c].document], chunks[c], options.lineAnchorEvery));
-    });
+    cost.assign(chunks.size(), kUncounted);
     index = std::make_unique<RetrievalIndex>(chunks, base.documents, &definitions, options.threads);
 }
 
 PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_t budget,
                                          Give give) {
-    const bool move = give == Give::Move;
     const std::size_t n = base.documents.size();
     PackedContext ctx;
     ctx.budget = budget;
@@ -358,7 +371,8 @@ PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_
         std::vector<int> all(n, kWhole);
         const PackedSegment manifest = manifestSegment(all);
         if (budget == 0 || preamble.tokens + wholeSum + manifest.tokens <= budget) {
-            std::vector<PackedSegment> body = move ? std::move(whole) : whole;
+            std::vector<PackedSegment> body(n);
+            parallelFor(n, options.threads, [&](std::size_t d) { body[d] = wholeSegment(d); });
             finish(std::move(body), std::move(all), base.documentTokens);
             return done();
         }
@@ -381,11 +395,13 @@ PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_
         cut = &it->second;
         frozen = !fresh;
     }
-    std::vector<bool> chosen = selectChunks(matched, cost, avail, cut, frozen);
+    std::vector<bool> chosen = selectChunks(
+        matched, [this](std::size_t c) { return costOf(c); }, chunks.size(), avail, cut, frozen);
     // Merging changes counts slightly (fewer frames, BPE at the seams): check, and drop chunks
     // from the tail of the context, as the selection does, until the exact total fits.
     while (true) {
-        Selection sel = layout(base, chunks, firstChunk, chosen, whole, counting,
+        Selection sel = layout(base, chunks, firstChunk, chosen,
+                               [this](std::size_t d) { return wholeSegment(d); }, counting,
                                options.lineAnchorEvery);
         finish(std::move(sel.body), std::move(sel.inclusion), std::move(sel.included));
         if (ctx.totalTokens <= budget) break;
