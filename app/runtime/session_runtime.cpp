@@ -131,6 +131,8 @@ Status SessionRuntime::loadModel() {
             auto tok = Tokenizer::load(options_.modelDir);
             if (!tok.ok()) return makeError(tok.error());
             tokenizer_ = std::move(tok.value());
+    corpus_.reset();
+            corpus_.reset();
             modelDir_ = options_.modelDir;
         }
         remote_ = std::move(client);
@@ -201,12 +203,14 @@ Status SessionRuntime::addSources(const std::vector<std::string>& paths, const i
     }
     for (auto& r : loaded) sources_.push_back(std::move(r));
     packed_.reset();
+    corpus_.reset();
     return {};
 }
 
 void SessionRuntime::setExcluded(std::vector<std::string> prefixes) {
     excluded_ = std::move(prefixes);
     packed_.reset();
+    corpus_.reset();
     if (saved_ && store_ && !store_->setExclusions(saved_->id, excluded_))
         warnings_.push_back("the exclusions could not be saved: " + store_->lastError());
 }
@@ -239,6 +243,8 @@ Status SessionRuntime::createSession(const std::string& name, const std::vector<
         saved_ = info;
     }
     sources_ = std::move(loaded);
+    corpus_.reset();
+    retrievalStats_.reset(); // a new session ranks with statistics of its own
     history_.clear();
     return {};
 }
@@ -297,6 +303,8 @@ Status SessionRuntime::openSession(const std::string& name) {
         }
     }
     sources_ = std::move(sources);
+    corpus_.reset();
+    retrievalStats_.reset();
     history_ = store_->messages(info->id);
     excluded_ = store_->exclusions(info->id);
     return {};
@@ -316,29 +324,32 @@ Status SessionRuntime::pack(const std::string& question) {
     if (reserve >= options_.contextSize)
         return makeError("the context of " + std::to_string(options_.contextSize) +
                          " tokens cannot hold the conversation and an answer");
-    PackOptions po;
-    po.budget = std::size_t(options_.contextSize - reserve);
-    po.question = question;
     // The retrieval statistics stay with the session, so that a source that changed between two
     // questions leaves the selection in the rest of the context, and its cached state, alone.
     if (!retrievalStats_) retrievalStats_ = std::make_shared<RetrievalStatistics>();
-    po.statistics = retrievalStats_;
-    // The sources stay with the runtime (a later pack may need them); the packer takes a copy,
-    // without what the user excluded.
-    std::vector<SourceResult> sources = sources_;
-    if (!excluded_.empty())
-        for (SourceResult& src : sources) {
-            std::vector<Document> kept;
-            for (Document& d : src.documents) {
-                const std::string key = src.name + "/" + d.path;
-                const bool out = std::any_of(excluded_.begin(), excluded_.end(),
-                                             [&](const std::string& p) { return key.rfind(p, 0) == 0; });
-                if (out) src.skipped.push_back({d.path, SkipReason::FolioIgnored, "excluded in this session"});
-                else kept.push_back(std::move(d));
+    if (!corpus_) {
+        // Framed, counted and (on the first question that needs it) indexed once for all the
+        // questions until the sources, the exclusions or the tokenizer change. The packer takes
+        // a copy of the sources, without what the user excluded.
+        PackOptions po;
+        po.statistics = retrievalStats_;
+        std::vector<SourceResult> sources = sources_;
+        if (!excluded_.empty())
+            for (SourceResult& src : sources) {
+                std::vector<Document> kept;
+                for (Document& d : src.documents) {
+                    const std::string key = src.name + "/" + d.path;
+                    const bool out = std::any_of(excluded_.begin(), excluded_.end(),
+                                                 [&](const std::string& p) { return key.rfind(p, 0) == 0; });
+                    if (out) src.skipped.push_back({d.path, SkipReason::FolioIgnored, "excluded in this session"});
+                    else kept.push_back(std::move(d));
+                }
+                src.documents = std::move(kept);
             }
-            src.documents = std::move(kept);
-        }
-    packed_ = std::make_unique<PackedContext>(packSources(std::move(sources), counting, po));
+        corpus_ = std::make_unique<PreparedCorpus>(std::move(sources), counting, po);
+    }
+    packed_ = std::make_unique<PackedContext>(
+        corpus_->pack(question, std::size_t(options_.contextSize - reserve)));
     if (!packed_->warning.empty()) warnings_.push_back(packed_->warning);
     resolver_ = std::make_unique<CitationResolver>(packed_->documents);
     if (remote_) {

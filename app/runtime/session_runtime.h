@@ -234,6 +234,7 @@ private:
     std::size_t refreshed_ = 0;
     std::unique_ptr<ingest::PackedContext> packed_;
     std::shared_ptr<ingest::RetrievalStatistics> retrievalStats_; // kept across packs (packer.h)
+    std::unique_ptr<ingest::PreparedCorpus> corpus_; // the sources prepared for packing, reused
     std::unique_ptr<ingest::CitationResolver> resolver_;
     std::vector<std::int32_t> prompt_;   // the ids the state should reach: context + conversation
     std::size_t contextLength_ = 0;      // ids of BOS + system + sources
