@@ -19,11 +19,7 @@ namespace folio::cli {
 namespace {
 
 using namespace folio::ingest;
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using Clock = BenchClock;
 
 struct Report {
     bool json = false;

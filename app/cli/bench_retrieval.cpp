@@ -30,11 +30,7 @@ namespace folio::cli {
 namespace {
 
 using namespace folio::ingest;
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point t0) {
-    return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+using Clock = BenchClock;
 
 double peakRssMb() {
     rusage u{};

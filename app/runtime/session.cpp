@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <QMetaObject>
+#include <chrono>
 
 namespace folio::app {
 
@@ -137,6 +138,18 @@ void Session::runPrefill() {
     emit prefillFinished(c.contextTokens, c.reusedTokens);
 }
 
+ingest::IngestOptions Session::scanOptions() {
+    ingest::IngestOptions o;
+    // Repositories report as their files are read; the rate is over the whole scan so far.
+    const auto start = std::chrono::steady_clock::now();
+    o.git.progress = [this, start](std::size_t read, std::size_t total) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        emit scanProgress(qint64(read), qint64(total), seconds > 0 ? double(read) / seconds : 0.0);
+    };
+    return o;
+}
+
 void Session::create(const QString& name, const QStringList& paths) {
     control_.reset();
     std::vector<std::string> list;
@@ -144,7 +157,7 @@ void Session::create(const QString& name, const QStringList& paths) {
     post([this, name = name.toStdString(), list] {
         if (!prepare()) return;
         auto warn = [this](const std::string& w) { emit warning(QString::fromStdString(w)); };
-        if (Status st = runtime_->createSession(name, list, ingest::IngestOptions{}, warn); !st.ok()) {
+        if (Status st = runtime_->createSession(name, list, scanOptions(), warn); !st.ok()) {
             setState(State::Failed);
             emit failed(QString::fromStdString(st.error()));
             return;
@@ -175,7 +188,7 @@ void Session::addSources(const QStringList& paths) {
     post([this, list] {
         if (!prepare()) return;
         auto warn = [this](const std::string& w) { emit warning(QString::fromStdString(w)); };
-        if (Status st = runtime_->addSources(list, ingest::IngestOptions{}, warn); !st.ok()) {
+        if (Status st = runtime_->addSources(list, scanOptions(), warn); !st.ok()) {
             emit failed(QString::fromStdString(st.error()));
             if (!runtime_->contextReady()) return;
         }

@@ -67,6 +67,8 @@ signals:
     // A saved session's conversation, once it is read (before its prefill starts).
     void conversationLoaded(const std::vector<folio::ingest::Message>& messages);
     void progress(const folio::app::PrefillReport& report);
+    // Reading a repository's files: so far, in all, and files per second (from a reading thread).
+    void scanProgress(qint64 files, qint64 total, double filesPerSecond);
     void prefillFinished(qint64 tokens, qint64 reused);
     void token(const QString& text);
     void answered(const folio::app::Answer& answer);
@@ -74,6 +76,7 @@ signals:
 
 private:
     void post(std::function<void()> job);
+    ingest::IngestOptions scanOptions(); // the ingest options, reporting scanProgress
     void setState(State s);
     bool prepare(); // on the worker: model loaded, packed; false after failed()
     void runPrefill();

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <git2.h>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sys/stat.h>
 #include <thread>
@@ -442,7 +443,9 @@ void RepositoryReader::order() {
                                             : std::max(1u, std::thread::hardware_concurrency());
     threads = static_cast<unsigned>(
         std::min<std::size_t>(threads, std::max<std::size_t>(1, candidates_.size() / 4)));
-    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> next{0}, done{0};
+    std::mutex progressMutex;
+    std::size_t reported = 0; // under progressMutex
     const std::string gitdir = git_repository_path(repo_);
     auto work = [&](bool own) {
         // libgit2 objects are not shared across threads: a worker reading blobs opens its own
@@ -466,12 +469,21 @@ void RepositoryReader::order() {
                 else
                     outcomes[i] = read(candidates_[i], repo, bytes);
             }
+            const std::size_t readSoFar = done.fetch_add(to - from) + (to - from);
+            if (options_.progress && readSoFar / 1024 != (readSoFar - (to - from)) / 1024) {
+                const std::lock_guard<std::mutex> lock(progressMutex);
+                if (readSoFar > reported) { // never backwards, when two threads cross at once
+                    reported = readSoFar;
+                    options_.progress(readSoFar, candidates_.size());
+                }
+            }
         }
     };
     std::vector<std::thread> pool;
     for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, true);
     work(false);
     for (auto& t : pool) t.join();
+    if (options_.progress) options_.progress(candidates_.size(), candidates_.size());
     for (Outcome& o : outcomes) {
         if (o.doc) result_.documents.push_back(std::move(*o.doc));
         if (o.skip) result_.skipped.push_back(std::move(*o.skip));

@@ -44,6 +44,7 @@ private slots:
     void repositoryMovedOnPrefillsOnlyTheTail();
     void exclusionsAreSavedWithTheSession();
     void pauseResumeCancelOnTheWorker();
+    void scanProgressOnTheWorker();
     void worksWithoutAWritableCacheDirectory();
     void worksWhenTheDiskIsFull();
 };
@@ -310,6 +311,28 @@ void TestSession::exclusionsAreSavedWithTheSession() {
     QVERIFY(again.pack().ok());
     QCOMPARE(again.packed()->documents.size(), std::size_t(1));
     QCOMPARE(again.packed()->documents[0].path, std::string("keep.md"));
+}
+
+void TestSession::scanProgressOnTheWorker() {
+    if (!folio::test::haveGit()) QSKIP("git is not installed");
+    QTemporaryDir tmp;
+    const QString repo = tmp.filePath("repo");
+    QVERIFY(QDir().mkpath(repo));
+    QVERIFY(folio::test::git(repo, {"init", "-q"}));
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(folio::test::writeFile(repo + QString("/f%1.c").arg(i), "int x;\n"));
+    QVERIFY(folio::test::git(repo, {"add", "-A"}));
+    QVERIFY(folio::test::git(repo, {"commit", "-q", "-m", "three"}, nullptr, 1));
+    Session session(demoOptions(tmp.path()));
+    QSignalSpy scan(&session, &Session::scanProgress);
+    QSignalSpy finished(&session, &Session::prefillFinished);
+    session.create("scan", {repo});
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 120000);
+    // The scan reports at the end at least: every file read, at a rate.
+    QVERIFY(scan.count() >= 1);
+    QCOMPARE(scan.last().at(0).toLongLong(), 3);
+    QCOMPARE(scan.last().at(1).toLongLong(), 3);
+    QVERIFY(scan.last().at(2).toDouble() > 0);
 }
 
 void TestSession::pauseResumeCancelOnTheWorker() {

@@ -53,6 +53,7 @@ private slots:
     void fileNameNotUtf8();
     void submoduleWithoutItsRepository();
     void hugeOneLineFile();
+    void progressWhileReading();
 };
 
 void TestGitBadInput::initTestCase() {
@@ -189,6 +190,28 @@ void TestGitBadInput::hugeOneLineFile() {
     // Only the head of the file was read: the peak grew by far less than its 200 MB.
     QVERIFY2(peakRssKib() - before < 64 * 1024,
              qPrintable(QString("peak RSS grew by %1 KiB").arg(peakRssKib() - before)));
+}
+
+void TestGitBadInput::progressWhileReading() {
+    QTemporaryDir tmp;
+    const QString repo = tmp.path();
+    QVERIFY(git(repo, {"init", "-q"}));
+    for (int i = 0; i < 2500; ++i)
+        QVERIFY(writeFile(repo + QString("/d%1/f%2.c").arg(i % 10).arg(i), "int x;\n"));
+    QVERIFY(commitAll(repo));
+    for (const int threads : {1, 3}) {
+        std::vector<std::pair<std::size_t, std::size_t>> calls;
+        GitSourceOptions o;
+        o.threads = threads;
+        o.progress = [&](std::size_t read, std::size_t total) { calls.emplace_back(read, total); };
+        const SourceResult r = readGitRepository(repo, o);
+        QCOMPARE(r.documents.size(), std::size_t(2500));
+        // Every 1,024 files and at the end: 2 on the way (threads can merge them into fewer
+        // calls, never more) and the last with everything read.
+        QVERIFY(calls.size() >= 2 && calls.size() <= 3);
+        QCOMPARE(calls.back(), (std::pair<std::size_t, std::size_t>(2500, 2500)));
+        for (std::size_t i = 1; i < calls.size(); ++i) QVERIFY(calls[i].first >= calls[i - 1].first);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestGitBadInput)

@@ -24,6 +24,7 @@
 #include <QHeaderView>
 #include <QInputDialog>
 #include <QLabel>
+#include <QLocale>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
@@ -375,6 +376,11 @@ void MainWindow::startSession(const QString& name, bool create) {
     // errors: the session goes on, but the user should know what is missing.
     connect(s, &app::Session::warning, this, [this](const QString& m) { showError(m); });
     connect(s, &app::Session::packed, this, [this] { showPacked(); });
+    connect(s, &app::Session::scanProgress, this, [this](qint64 files, qint64 total, double rate) {
+        const QLocale l;
+        prefill_->showMessage(tr("Reading sources: %1 of %2 files, %3 files/s")
+                                  .arg(l.toString(files), l.toString(total), l.toString(qint64(rate))));
+    });
     connect(s, &app::Session::progress, this, [this](const app::PrefillReport& r) {
         if (prefill_->percent() == 0 && r.done == r.reused) prefillStarted_ = nowSeconds();
         prefill_->showProgress(r);

@@ -15,6 +15,7 @@
 
 #include <QString>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace folio::ingest {
@@ -29,6 +30,9 @@ struct GitSourceOptions {
     bool followSubmodules = false;            // read checked-out submodules as part of the source
     int maxHistoryCommits = 20000;            // first-parent commits walked to order the files
     int threads = 0;                          // threads reading and decoding files; 0 = all cores
+    // Called as files are read: (read so far, to read), every 1,024 files and once at the end.
+    // It may be called from any reading thread, never from two at once.
+    std::function<void(std::size_t, std::size_t)> progress;
 };
 
 // Reads the repository at `path` (its working directory or any folder inside it). Never throws; on
