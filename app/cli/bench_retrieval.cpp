@@ -143,6 +143,7 @@ int run(const std::vector<std::string>& argv) {
     const auto t1 = Clock::now();
     PreparedCorpus corpus(std::move(input), counting, options);
     const double countSeconds = secondsSince(t1);
+    const double countedRssMb = peakRssMb(); // sources read and counted, before chunks and index
 
     std::unordered_map<std::string, std::size_t> byPath;
     for (std::size_t d = 0; d < corpus.documents().size(); ++d)
@@ -170,10 +171,10 @@ int run(const std::vector<std::string>& argv) {
 
     const bool json = args.has("json");
     if (!json)
-        std::printf("%s: %zu files read in %.1f s, counted in %.1f s; %zu of %zu questions' "
-                    "definitions located\n",
-                    repo->c_str(), corpus.documents().size(), scanSeconds, countSeconds, located,
-                    questions.size());
+        std::printf("%s: %zu files read in %.1f s, counted in %.1f s (peak RSS %.0f MB); %zu of "
+                    "%zu questions' definitions located\n",
+                    repo->c_str(), corpus.documents().size(), scanSeconds, countSeconds,
+                    countedRssMb, located, questions.size());
     for (const std::size_t budget : budgets) {
         std::size_t found = 0, manifestTokens = 0, totalTokens = 0;
         double firstSeconds = 0, restSeconds = 0;
@@ -217,6 +218,7 @@ int run(const std::vector<std::string>& argv) {
                 .add("max_manifest_tokens", static_cast<std::uint64_t>(manifestTokens))
                 .add("max_total_tokens", static_cast<std::uint64_t>(totalTokens))
                 .add("peak_rss_mb", peakRssMb())
+                .add("counted_peak_rss_mb", countedRssMb)
                 .add("tokenizer", counting.name)
                 .add("threads", static_cast<int>(threads))
                 .add("device", "cpu")
