@@ -2,6 +2,7 @@
 
 #include <QMetaObject>
 #include <chrono>
+#include <memory>
 
 namespace folio::app {
 
@@ -141,10 +142,17 @@ void Session::runPrefill() {
 ingest::IngestOptions Session::scanOptions() {
     ingest::IngestOptions o;
     // Repositories report as their files are read; the rate is over the whole scan so far.
-    const auto start = std::chrono::steady_clock::now();
-    o.git.progress = [this, start](std::size_t read, std::size_t total) {
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Each repository counts from 0 again: the clock restarts with it.
+    struct Clock {
+        std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+        std::size_t last = 0;
+    };
+    auto clock = std::make_shared<Clock>();
+    o.git.progress = [this, clock](std::size_t read, std::size_t total) {
+        const auto now = std::chrono::steady_clock::now();
+        if (read < clock->last) clock->start = now;
+        clock->last = read;
+        const double seconds = std::chrono::duration<double>(now - clock->start).count();
         emit scanProgress(qint64(read), qint64(total), seconds > 0 ? double(read) / seconds : 0.0);
     };
     return o;

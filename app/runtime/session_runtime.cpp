@@ -131,8 +131,7 @@ Status SessionRuntime::loadModel() {
             auto tok = Tokenizer::load(options_.modelDir);
             if (!tok.ok()) return makeError(tok.error());
             tokenizer_ = std::move(tok.value());
-    corpus_.reset();
-            corpus_.reset();
+            corpus_.reset(); // its token counts came from the tokenizer replaced
             modelDir_ = options_.modelDir;
         }
         remote_ = std::move(client);
@@ -151,6 +150,7 @@ Status SessionRuntime::loadModel() {
     auto model = Model::open(modelDir_, ModelOptions{options_.threads, options_.device});
     if (!model.ok()) return makeError(model.error());
     tokenizer_ = std::move(tok.value());
+    corpus_.reset(); // its token counts came from the tokenizer replaced
     model_ = std::move(model.value());
     options_.contextSize = std::min<std::int64_t>(options_.contextSize, model_->facts().maxPositions);
     QString dir = options_.snapshotDirectory;
@@ -204,6 +204,7 @@ Status SessionRuntime::addSources(const std::vector<std::string>& paths, const i
     for (auto& r : loaded) sources_.push_back(std::move(r));
     packed_.reset();
     corpus_.reset();
+    retrievalStats_.reset(); // other sources: other statistics (the preamble changes anyway)
     return {};
 }
 
@@ -211,6 +212,7 @@ void SessionRuntime::setExcluded(std::vector<std::string> prefixes) {
     excluded_ = std::move(prefixes);
     packed_.reset();
     corpus_.reset();
+    retrievalStats_.reset();
     if (saved_ && store_ && !store_->setExclusions(saved_->id, excluded_))
         warnings_.push_back("the exclusions could not be saved: " + store_->lastError());
 }

@@ -515,19 +515,18 @@ void RepositoryReader::order() {
                          return a.changeRank != b.changeRank ? a.changeRank < b.changeRank
                                                              : a.path < b.path;
                      });
-    std::sort(result_.skipped.begin(), result_.skipped.end(),
-              [](const SkippedFile& a, const SkippedFile& b) { return a.path < b.path; });
     // Git stores names as bytes. A name that is not UTF-8 (a Latin-1 "café.c" from an old
     // system) is shown decoded as Latin-1, so the context, the JSON and the GUI stay valid text;
     // the file itself was read by its bytes above.
     for (Document& d : result_.documents)
         if (!isValidUtf8(d.path)) {
-            d.path = decodeText(d.path).text;
+            d.path = validUtf8(d.path);
             d.title = d.path;
             d.notes.push_back("the file name is not UTF-8; shown decoded as Latin-1");
         }
-    for (SkippedFile& f : result_.skipped)
-        if (!isValidUtf8(f.path)) f.path = decodeText(f.path).text;
+    for (SkippedFile& f : result_.skipped) f.path = validUtf8(f.path);
+    std::sort(result_.skipped.begin(), result_.skipped.end(),
+              [](const SkippedFile& a, const SkippedFile& b) { return a.path < b.path; });
 }
 
 } // namespace

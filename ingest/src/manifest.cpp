@@ -1,5 +1,7 @@
 #include "folio/ingest/manifest.h"
 
+#include "folio/ingest/text_decoder.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <queue>
@@ -54,8 +56,9 @@ std::string sourceLine(const SourceResult& src, const FolderStats& root) {
     std::string s = "Source " + src.name + ": " + src.kindName;
     if (!src.description.empty()) s += ", " + src.description;
     s += ". ";
-    if (!src.error.empty()) s += "Error: " + src.error + ". ";
-    for (const std::string& w : src.warnings) s += "Warning: " + w + ". ";
+    // Messages can quote raw path bytes: the context stays valid UTF-8.
+    if (!src.error.empty()) s += "Error: " + validUtf8(src.error) + ". ";
+    for (const std::string& w : src.warnings) s += "Warning: " + validUtf8(w) + ". ";
     if (root.files == 1 && root.skipped == 0) {
         s += compactCount(root.tokens) + " tokens, " +
              (root.whole ? "whole" : root.excerpts ? "in excerpts" : "over the budget") + ".\n";
@@ -213,12 +216,15 @@ std::string frameManifest(const ManifestInput& in, const TokenCounting& counting
         return f.files == c.files && f.tokens == c.tokens && f.whole == c.whole &&
                f.excerpts == c.excerpts && f.skipped == c.skipped;
     };
-    std::size_t implied = 0; // passed-through folders, listed by a subfolder's line
+    // Passed-through folders are counted as listed once the line of the subfolder that stands for
+    // them is: chain[i] is how many stand behind folder i.
+    std::vector<std::size_t> chain(folders.size(), 0);
+    std::size_t implied = 0;
     while (!frontier.empty()) {
         const std::size_t i = frontier.top();
         frontier.pop();
         if (passThrough(i)) {
-            ++implied;
+            chain[children[i][0]] = chain[i] + 1;
             frontier.push(children[i][0]);
             continue;
         }
@@ -229,6 +235,7 @@ std::string frameManifest(const ManifestInput& in, const TokenCounting& counting
         used += t;
         shown[i] = true;
         order.push_back(i);
+        implied += chain[i];
         for (const std::size_t c : children[i]) frontier.push(c);
     }
 
@@ -258,6 +265,7 @@ std::string frameManifest(const ManifestInput& in, const TokenCounting& counting
     while (counting.count(text) > cap) {
         if (!order.empty()) {
             shown[order.back()] = false;
+            implied -= chain[order.back()];
             order.pop_back();
         } else if (sourcesShown > 0) {
             sourceLines[--sourcesShown].clear();

@@ -106,50 +106,90 @@ Selection layout(const PackedContext& ctx, const std::vector<Chunk>& chunks,
 // A greedy fill by rank does not keep that promise: when the changed file's chunks grow by a few
 // tokens, or rank higher, the last chunk that fit no longer does, and it can sit anywhere in the
 // context. So the ranking is cut at a score: the best chunks are taken while they fit, and the
-// cut is where the first one does not (the room left is less than a chunk). With the retrieval
-// statistics and that cut kept from an earlier pack (PackOptions::statistics), the chunks that did
-// not change score the same bit for bit, and the cut takes every chunk above the cut score (and as
-// many at it as before): the same candidates but for the changed file, which has moved to the
-// tail of the context (packer.h). What no longer fits is trimmed from the tail, the changed file's
-// chunks first, so everything before the changed file's old place comes out the same. One
-// exception: when every match fits with room to spare, the room is filled with unmatched chunks in
-// context order, and the promise holds only up to where that fill stops.
+// cut is where the first one does not. With the retrieval statistics and that cut kept from an
+// earlier pack (PackOptions::statistics), the chunks that did not change score the same bit for
+// bit, and the cut takes every chunk above the cut score (and as many at it as before): the same
+// candidates but for the changed file, which has moved to the tail of the context (packer.h).
+// What no longer fits is trimmed from the tail, the changed file's chunks first, so everything
+// before the changed file's old place comes out the same. The exceptions: when every match fits
+// with room to spare, the room is filled with unmatched chunks in context order, and the promise
+// holds only up to where that fill stops; and budgets too small for the best chunk are filled
+// greedily.
 std::vector<bool> selectChunks(const std::vector<ScoredChunk>& matched,
                                const std::function<std::size_t(std::size_t)>& cost,
-                               std::size_t chunkCount, std::size_t avail,
-                               RetrievalCut* cut, bool frozen) {
+                               std::size_t chunkCount, std::size_t avail, RetrievalCut* cut,
+                               bool frozen) {
     std::vector<bool> chosen(chunkCount, false);
     std::size_t used = 0;
-    std::size_t taken = 0; // matched[0, taken) are candidates
-    auto take = [&]() {
-        chosen[matched[taken].chunk] = true;
-        used += cost(matched[taken++].chunk);
+    // A chunk that alone takes over a quarter of the room (one long line: minified code, a data
+    // file) is never a candidate: judged by its own cost, it cannot block the ranking below it.
+    auto oversized = [&](std::size_t c) { return cost(c) > avail / 4; };
+    auto greedy = [&](auto&& order) { // a smaller chunk further down may still fit
+        // Looks at most 4,096 chunks past the last one taken: each look counts a chunk.
+        std::size_t sinceTaken = 0;
+        for (const std::size_t c : order) {
+            if (avail - used < 32 || ++sinceTaken > 4096) break;
+            if (!chosen[c] && used + cost(c) <= avail) {
+                chosen[c] = true;
+                used += cost(c);
+                sinceTaken = 0;
+            }
+        }
     };
-    if (frozen) {
-        while (taken < matched.size() && matched[taken].score > cut->score) take();
-        for (std::size_t t = 0; t < cut->ties && taken < matched.size() &&
-                                matched[taken].score == cut->score;
-             ++t)
-            take();
+    std::vector<std::size_t> rankOrder;
+    rankOrder.reserve(matched.size());
+    for (const ScoredChunk& m : matched) rankOrder.push_back(m.chunk);
+    std::size_t r = 0; // matched[0, r) have been looked at
+    if (frozen && cut->greedy) {
+        greedy(rankOrder);
+        r = matched.size();
+    } else if (frozen) {
+        std::size_t ties = 0;
+        for (; r < matched.size(); ++r) {
+            const ScoredChunk& m = matched[r];
+            if (m.score < cut->score || (m.score == cut->score && ties == cut->ties)) break;
+            if (oversized(m.chunk)) continue;
+            if (m.score == cut->score) ++ties;
+            chosen[m.chunk] = true;
+            used += cost(m.chunk);
+        }
     } else {
-        while (taken < matched.size() && used + cost(matched[taken].chunk) <= avail) take();
-        cut->score = taken ? matched[taken - 1].score : 0.0;
+        std::size_t taken = 0;
+        for (; r < matched.size(); ++r) {
+            const std::size_t c = matched[r].chunk;
+            if (oversized(c)) continue;
+            if (used + cost(c) > avail) break;
+            chosen[c] = true;
+            used += cost(c);
+            ++taken;
+            cut->score = matched[r].score;
+        }
+        cut->greedy = taken == 0 && !matched.empty(); // budgets near a chunk's size
         cut->ties = 0;
-        for (std::size_t r = taken; r-- > 0 && matched[r].score == cut->score;) ++cut->ties;
+        if (cut->greedy) {
+            greedy(rankOrder);
+            r = matched.size();
+        } else {
+            for (std::size_t k = r; k-- > 0;)
+                if (chosen[matched[k].chunk] && matched[k].score == cut->score) ++cut->ties;
+                else if (matched[k].score != cut->score) break;
+        }
     }
-    // The overshoot, trimmed from the tail.
+    // The overshoot (only with a kept cut), trimmed from the tail.
     for (std::size_t c = chunkCount; c-- > 0 && used > avail;)
         if (chosen[c]) {
             chosen[c] = false;
             used -= cost(c);
         }
-    // Every match fits: the rest of the budget from the unmatched chunks, in context order.
-    if (taken == matched.size())
-        for (std::size_t c = 0; c < chunkCount; ++c)
-            if (!chosen[c] && used + cost(c) <= avail) {
-                chosen[c] = true;
-                used += cost(c);
-            }
+    // Every match looked at and room left: unmatched chunks in context order, up to the first
+    // that does not fit.
+    if (r == matched.size())
+        for (std::size_t c = 0; c < chunkCount; ++c) {
+            if (chosen[c]) continue;
+            if (used + cost(c) > avail) break;
+            chosen[c] = true;
+            used += cost(c);
+        }
     return chosen;
 }
 

@@ -13,15 +13,20 @@ public:
     explicit Stem(std::string& w) : w_(w) {}
 
     bool consonant(std::size_t i) const {
-        switch (w_[i]) {
-        case 'a': case 'e': case 'i': case 'o': case 'u':
-            return false;
-        case 'y':
-            return i == 0 || !consonant(i - 1);
-        default:
-            return true;
+        // A 'y' is a consonant at the start and after a vowel, a vowel after a consonant: walk
+        // back over a run of 'y's (which alternate) instead of recursing.
+        std::size_t ys = 0;
+        while (i >= ys + 1 && w_[i - ys] == 'y') ++ys;
+        if (w_[i - ys] != 'y') { // w_[i - ys] ends the run: a plain letter before ys 'y's
+            if (ys == 0) return plain(w_[i]);
+            // The first 'y' after it is the opposite of it, and each next one flips again.
+            const bool firstY = !plain(w_[i - ys]);
+            return (ys % 2 == 1) ? firstY : !firstY;
         }
+        // All of w_[0..i] are 'y': the first is a consonant, then they alternate.
+        return (i % 2) == 0;
     }
+    static bool plain(char c) { return c != 'a' && c != 'e' && c != 'i' && c != 'o' && c != 'u'; }
     // m of w_[0, end).
     int measure(std::size_t end) const {
         int m = 0;

@@ -23,7 +23,7 @@ bool wordByte(unsigned char c) {
 }
 
 // Splits text into words (runs of letters and digits; '_' and everything else separate) and
-// calls fn(word, camel) for each word of 2..kMaxWord bytes; camel says it has case changes.
+// calls fn(word) for each word of 2..kMaxWord bytes.
 template <typename Fn> void forEachWord(std::string_view text, Fn&& fn) {
     std::size_t i = 0;
     const std::size_t n = text.size();
@@ -189,7 +189,8 @@ RetrievalIndex::RetrievalIndex(const std::vector<Chunk>& chunks, const std::vect
                     while (nextDef < defs->size() && (*defs)[nextDef].line < ch.firstLine) ++nextDef;
                     for (std::size_t k = nextDef; k < defs->size() && (*defs)[k].line <= ch.lastLine; ++k)
                         for (const std::string& part : identifierWords((*defs)[k].name))
-                            hits.emplace_back(sh.id(lowerStem(part)), Names);
+                            if (part.size() <= kMaxWord) // a heading can be a paragraph
+                                hits.emplace_back(sh.id(lowerStem(part)), Names);
                 }
                 auto& l = m.len[c];
                 l[Path] = pathLen;

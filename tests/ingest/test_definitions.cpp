@@ -291,7 +291,8 @@ void TestDefinitions::stemmer_data() {
         {"electriciti", "electr"}, {"adjustment", "adjust"}, {"adoption", "adopt"},
         {"scheduler", "schedul"}, {"scheduling", "schedul"}, {"schedules", "schedul"},
         {"probate", "probat"},  {"controlling", "control"}, {"roll", "roll"},
-        {"x86", "x86"},         {"of", "of"}};
+        {"x86", "x86"},         {"yyyy", "yyyi"},          {"syzygy", "syzygi"},
+        {"of", "of"}};
     for (const auto& p : pairs) QTest::newRow(p[0]) << p[0] << p[1];
 }
 
@@ -317,6 +318,16 @@ void TestDefinitions::ranking() {
                                                     findDefinitions(c)};
     const auto chunks = chunkDocuments(docs, {}, &defs);
     QCOMPARE(chunks.size(), std::size_t(3));
+    {
+        // A heading that is one 100,000-letter word: indexed without a deep recursion or a
+        // quadratic stem (words past 40 letters are not terms).
+        Document md = doc("markdown", "# " + std::string(100000, 'y') + "\n\ntext\n", DocumentKind::Prose);
+        const std::vector<Document> one{md};
+        const std::vector<std::vector<Definition>> oneDefs{findDefinitions(md)};
+        QCOMPARE(oneDefs[0].size(), std::size_t(1));
+        const RetrievalIndex index(chunkDocuments(one, {}, &oneDefs), one, &oneDefs, 1);
+        QCOMPARE(index.rank("text").size(), std::size_t(1));
+    }
     for (const int threads : {1, 2, 3}) {
         const RetrievalIndex index(chunks, docs, &defs, threads);
         const auto ranked = index.rank("Where is pick_entity?");

@@ -70,6 +70,7 @@ private slots:
     void boundedAtEveryBudget();
     void listsTheFoldersOfTheContent();
     void unlimitedBudgetHasNoFileLists();
+    void chainsCountWhenNotListed();
 };
 
 void TestManifest::folderSummaryCounts() {
@@ -210,6 +211,29 @@ void TestManifest::unlimitedBudgetHasNoFileLists() {
     QVERIFY(text.contains("600 files, "));
     QVERIFY(text.contains(": all whole"));
     QVERIFY(!text.contains("file0.c"));
+}
+
+void TestManifest::chainsCountWhenNotListed() {
+    // a/b/c/x.c: "a/" and "a/b/" pass through to "a/b/c/". Listed, that line stands for all
+    // three; under a cap with no room for it, all three are counted as not listed.
+    std::vector<SourceResult> sources(1);
+    sources[0].name = "r";
+    sources[0].kindName = "git repository";
+    const std::vector<Document> docs{codeDoc("a/b/c/x.c", "x")};
+    const std::vector<std::size_t> source{0}, tokens{10};
+    const std::vector<int> inclusion{kWhole};
+    const ManifestInput in{&sources, &docs, &source, &tokens, &inclusion};
+    const QString all = QString::fromStdString(frameManifest(in, standInCounting(), 1000));
+    QVERIFY2(all.contains("\na/b/c/: 1 file, 10 tokens; all whole\n"), qPrintable(all));
+    QVERIFY(!all.contains("not listed"));
+    QVERIFY(!all.contains("\na/: "));
+    // Room for the source line and the closing line, not for the folder line.
+    std::size_t cap = 1;
+    while (cap < 1000 && frameManifest(in, standInCounting(), cap).find("Source r:") == std::string::npos)
+        ++cap;
+    const QString tight = QString::fromStdString(frameManifest(in, standInCounting(), cap));
+    QVERIFY2(!tight.contains("\na/b/c/: "), qPrintable(tight));
+    QVERIFY2(tight.contains("(3 more folders not listed)"), qPrintable(tight));
 }
 
 QTEST_GUILESS_MAIN(TestManifest)

@@ -58,6 +58,7 @@ private slots:
     void everythingFitsGoesInWhole();
     void overBudgetSelectsByQuestion();
     void overBudgetWithoutQuestionKeepsOrder();
+    void oneLongLineDoesNotBlockTheRanking();
     void chunkBoundaries();
     void manifestListsSkipped();
 };
@@ -328,6 +329,28 @@ void TestPacker::overBudgetWithoutQuestionKeepsOrder() {
                 .contains("Source long.md: text. " + QString::fromStdString(groupedCount(q.documentTokens[0])) +
                           " tokens, in excerpts.\n"),
              qPrintable(QString::fromStdString(q.segments.back().text) + QString::number(o.budget)));
+}
+
+void TestPacker::oneLongLineDoesNotBlockTheRanking() {
+    // The best match is one line of 20 KB (a data file): one chunk, far over the room. It is
+    // passed over, and the matches below it fill the budget.
+    std::string line;
+    for (int i = 0; i < 2000; ++i) line += "quaternion ";
+    std::string other;
+    for (int i = 0; i < 60; ++i)
+        other += "Paragraph " + std::to_string(i) + (i % 3 ? " of filler.\n\n" : " on the quaternion.\n\n");
+    std::vector<SourceResult> s{textSource("data.txt", line + "\n"), textSource("notes.md", other)};
+    PackOptions o;
+    o.budget = 800;
+    o.question = "quaternion";
+    o.chunking.targetBytes = 300;
+    o.chunking.maxBytes = 600;
+    const PackedContext p = packSources(s, standInCounting(), o);
+    QVERIFY(p.retrieval);
+    QVERIFY(p.totalTokens <= o.budget);
+    QCOMPARE(p.inclusion[0], kLeftOut);
+    QCOMPARE(p.inclusion[1], kExcerpts);
+    QVERIFY2(p.totalTokens * 10 >= o.budget * 6, qPrintable(QString::number(p.totalTokens)));
 }
 
 void TestPacker::chunkBoundaries() {

@@ -14,8 +14,8 @@
 // `pack --json` and in the GUI's sources tree. The folders shown are chosen by priority while the
 // text stays within the cap: the top-level folders, then the folders that hold content in the
 // context, breadth first and as deep as that content goes, then the others, shallowest first (a
-// folder is only listed when its parent is). Lines are printed in path order, so the summary reads
-// as a tree.
+// folder is only listed when its parent is, or when its parent holds nothing else: "a/b/" stands
+// for "a/" then). Lines are printed in path order, so the summary reads as a tree.
 #pragma once
 
 #include "folio/ingest/document.h"

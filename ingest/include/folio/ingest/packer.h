@@ -14,11 +14,11 @@
 //
 // Budget: 0 means no limit. The whole context (preamble, content, manifest) never exceeds a budget,
 // and the manifest never takes more than 2% of it (without a budget: 2% of the content, or 512). If
-// everything fits, everything goes in whole. If not, every document is
-// chunked (chunker.h), the chunks are ranked by BM25 against the question (SQLite FTS5), and the
-// best chunks fill the budget, then chunks that did not match, in context order; what is chosen is
-// laid out in context order, adjacent chunks merged into one excerpt, and a document all of whose
-// chunks were chosen goes in whole. After the content comes the repository map (repo_map.h) of the
+// everything fits, everything goes in whole. If not, every document is chunked (chunker.h), the
+// chunks are ranked by BM25F against the question (retrieval_index.h), and the best chunks fill
+// the budget (when all that match fit, chunks that did not match fill the rest, in context
+// order); what is chosen is laid out in context order, adjacent chunks merged into one excerpt,
+// and a document all of whose chunks were chosen goes in whole. After the content comes the repository map (repo_map.h) of the
 // files in excerpts, held to another 2% of the budget.
 #pragma once
 

@@ -52,6 +52,7 @@ std::vector<std::string> questionTerms(std::string_view question);
 struct RetrievalCut {
     double score = 0;
     std::size_t ties = 0;
+    bool greedy = false; // the budget was too small for a cut: filled greedily by rank
 };
 
 // The corpus statistics a ranking used: filled on first use, then reused as they are; a term

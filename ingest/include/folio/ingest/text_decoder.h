@@ -28,4 +28,8 @@ struct DecodedText {
 // code point), with a note naming the first invalid offset. Lone CRs are kept.
 DecodedText decodeText(std::string_view bytes);
 
+// `bytes` as they are when they are UTF-8, else each byte read as Latin-1 (a file name or a
+// message quoting one): always valid UTF-8, the same length in characters.
+std::string validUtf8(std::string_view bytes);
+
 } // namespace folio::ingest
