@@ -205,8 +205,9 @@ void scanC(const Scanner& s, std::vector<Definition>& out, bool cpp) {
         }
         if (!closed) continue;
         bool definition = false;
-        if (rest.find(';') != std::string_view::npos) continue;
-        if (rest.find('{') != std::string_view::npos) definition = true;
+        if (!rest.empty() && rest.front() == '{') definition = true; // body on the same line
+        else if (rest.find(';') != std::string_view::npos) continue;
+        else if (rest.find('{') != std::string_view::npos) definition = true;
         else if (cpp && !rest.empty() && rest.front() == ':') definition = true; // constructor
         else if (const std::size_t below = s.nextNonBlank(j + 1);
                  cpp && rest.empty() && below < s.size() && trim(s.line(below)).substr(0, 1) == ":")

@@ -88,8 +88,10 @@ void TestDefinitions::languages_data() {
                                  "};\n"                                 // 29
                                  "static const struct file_operations fops = {\n" // 30
                                  "};\n"                                 // 31
+                                 "int one(void) { return 1; }\n"        // 32
+                                 "x = call(2);\n"                       // 33
                               << "NICE_0@2/2 update_curr@7/4 pick_next_task_fair@13/12 "
-                                 "do_wp_page@17/17 read@23/23 rq@27/27";
+                                 "do_wp_page@17/17 read@23/23 rq@27/27 one@32/32";
     QTest::newRow("cpp") << "cpp"
                          << "namespace folio {\n"                            // 1
                             "class FOLIO_EXPORT Tokenizer : public Base {\n" // 2
