@@ -326,8 +326,9 @@ Status SessionRuntime::pack(const std::string& question) {
     if (reserve >= options_.contextSize)
         return makeError("the context of " + std::to_string(options_.contextSize) +
                          " tokens cannot hold the conversation and an answer");
-    // The retrieval statistics stay with the session, so that a source that changed between two
-    // questions leaves the selection in the rest of the context, and its cached state, alone.
+    // The retrieval statistics stay with the session's sources (packer.h: with them, a changed
+    // file leaves the selection before it alone). They are not saved with the session yet, so a
+    // reopened session, whose refreshed sources are where changes come in, ranks with new ones.
     if (!retrievalStats_) retrievalStats_ = std::make_shared<RetrievalStatistics>();
     if (!corpus_) {
         // Framed, counted and (on the first question that needs it) indexed once for all the

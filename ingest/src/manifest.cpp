@@ -270,9 +270,7 @@ std::string frameManifest(const ManifestInput& in, const TokenCounting& counting
         } else if (sourcesShown > 0) {
             sourceLines[--sourcesShown].clear();
         } else {
-            return counting.count(std::string(kHead) + std::string(kTail)) <= cap
-                       ? std::string(kHead) + std::string(kTail)
-                       : std::string();
+            return std::string(kHead) + std::string(kTail); // `frame`, which fits (checked above)
         }
         text = render();
     }

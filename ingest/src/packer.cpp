@@ -9,6 +9,7 @@
 #include <atomic>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 namespace folio::ingest {
@@ -124,10 +125,11 @@ std::vector<bool> selectChunks(const std::vector<ScoredChunk>& matched,
     // A chunk that alone takes over a quarter of the room (one long line: minified code, a data
     // file) is never a candidate: judged by its own cost, it cannot block the ranking below it.
     auto oversized = [&](std::size_t c) { return cost(c) > avail / 4; };
-    auto greedy = [&](auto&& order) { // a smaller chunk further down may still fit
+    auto greedy = [&]() { // by rank; a smaller chunk further down may still fit
         // Looks at most 4,096 chunks past the last one taken: each look counts a chunk.
         std::size_t sinceTaken = 0;
-        for (const std::size_t c : order) {
+        for (const ScoredChunk& m : matched) {
+            const std::size_t c = m.chunk;
             if (avail - used < 32 || ++sinceTaken > 4096) break;
             if (!chosen[c] && used + cost(c) <= avail) {
                 chosen[c] = true;
@@ -136,12 +138,9 @@ std::vector<bool> selectChunks(const std::vector<ScoredChunk>& matched,
             }
         }
     };
-    std::vector<std::size_t> rankOrder;
-    rankOrder.reserve(matched.size());
-    for (const ScoredChunk& m : matched) rankOrder.push_back(m.chunk);
     std::size_t r = 0; // matched[0, r) have been looked at
     if (frozen && cut->greedy) {
-        greedy(rankOrder);
+        greedy();
         r = matched.size();
     } else if (frozen) {
         std::size_t ties = 0;
@@ -167,7 +166,7 @@ std::vector<bool> selectChunks(const std::vector<ScoredChunk>& matched,
         cut->greedy = taken == 0 && !matched.empty(); // budgets near a chunk's size
         cut->ties = 0;
         if (cut->greedy) {
-            greedy(rankOrder);
+            greedy();
             r = matched.size();
         } else {
             for (std::size_t k = r; k-- > 0;)
@@ -366,7 +365,6 @@ PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_
         seg.tokens = counting.count(seg.text);
         return seg;
     };
-    // Lays the segments out; the documents' texts go in as copies (the corpus keeps its own).
     // The repository map of the files in excerpts, under a cap of its own.
     const std::size_t mapCap = budget / 50;
     auto mapSegment = [&](const std::vector<PackedSegment>& body) {
@@ -380,9 +378,11 @@ PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_
         seg.tokens = seg.text.empty() ? 0 : counting.count(seg.text);
         return seg;
     };
+    // Lays the segments out (`manifest`: made already for this inclusion, or made here).
     auto finish = [&](std::vector<PackedSegment> body, std::vector<int> inclusion,
-                      std::vector<std::size_t> included) {
-        PackedSegment manifest = manifestSegment(inclusion);
+                      std::vector<std::size_t> included,
+                      std::optional<PackedSegment> made = std::nullopt) {
+        PackedSegment manifest = made ? std::move(*made) : manifestSegment(inclusion);
         PackedSegment map;
         if (ctx.retrieval) map = mapSegment(body);
         ctx.segments.clear();
@@ -407,13 +407,14 @@ PackedContext PreparedCorpus::Impl::pack(const std::string& question, std::size_
         return std::move(ctx);
     };
 
-    {
+    // Everything whole, when it fits (the manifest is only made when the documents alone do).
+    if (budget == 0 || preamble.tokens + wholeSum <= budget) {
         std::vector<int> all(n, kWhole);
-        const PackedSegment manifest = manifestSegment(all);
+        PackedSegment manifest = manifestSegment(all);
         if (budget == 0 || preamble.tokens + wholeSum + manifest.tokens <= budget) {
             std::vector<PackedSegment> body(n);
             parallelFor(n, options.threads, [&](std::size_t d) { body[d] = wholeSegment(d); });
-            finish(std::move(body), std::move(all), base.documentTokens);
+            finish(std::move(body), std::move(all), base.documentTokens, std::move(manifest));
             return done();
         }
     }

@@ -256,7 +256,6 @@ std::vector<ScoredChunk> RetrievalIndex::rank(std::string_view question,
     std::vector<double> score(nChunks, 0.0);
     std::vector<double> tfw(nChunks, 0.0); // this term's weighted, normalised frequency
     std::vector<std::uint32_t> touched;
-    std::vector<bool> any(nChunks, false);
     auto norm = [&](std::uint32_t c, int f) {
         return 1.0 - kB[f] + kB[f] * static_cast<double>(m.len[c][f]) / stats.averageLength[f];
     };
@@ -302,12 +301,11 @@ std::vector<ScoredChunk> RetrievalIndex::rank(std::string_view question,
         for (const std::uint32_t c : touched) {
             score[c] += idf * tfw[c] / (kK1 + tfw[c]);
             tfw[c] = 0.0;
-            any[c] = true;
         }
     }
     std::vector<ScoredChunk> out;
     for (std::size_t c = 0; c < nChunks; ++c)
-        if (any[c] && score[c] > 0) out.push_back({c, score[c]});
+        if (score[c] > 0) out.push_back({c, score[c]});
     std::sort(out.begin(), out.end(), [](const ScoredChunk& a, const ScoredChunk& b) {
         return a.score != b.score ? a.score > b.score : a.chunk < b.chunk;
     });
