@@ -1,10 +1,14 @@
 // folio: the desktop app. `--screenshot FILE` saves the main window as a PNG once it is shown and
 // quits (used by the Xvfb test and for the README's pictures).
+#include "folio/backend.h"
 #include "folio/main_window.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QMessageBox>
 #include <QTimer>
+
+#include <cstdio>
 
 int main(int argc, char** argv) {
     QApplication app(argc, argv);
@@ -23,6 +27,13 @@ int main(int argc, char** argv) {
                                         QStringLiteral("FILE"));
     parser.addOption(screenshot);
     parser.process(app);
+
+    std::string cpuError;
+    if (!folio::cpuKernelsUsable(&cpuError)) { // FOLIO_CPU names a variant this CPU cannot run
+        std::fprintf(stderr, "folio: %s\n", cpuError.c_str());
+        QMessageBox::critical(nullptr, QStringLiteral("Folio"), QString::fromStdString(cpuError));
+        return 2;
+    }
 
     folio::ui::MainWindow window;
     window.resize(1280, 800);

@@ -6,6 +6,7 @@ function(folio_set_warnings target)
     target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX,C>:-Werror>)
   endif()
   if(FOLIO_NATIVE)
-    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX,C>:-march=native>)
+    # Tuning only: the instruction set stays portable (the CPU kernels pick theirs at run time).
+    target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX,C>:-mtune=native>)
   endif()
 endfunction()

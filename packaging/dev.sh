@@ -11,7 +11,7 @@ mode=${1:-}
 
 packages=(build-essential cmake ninja-build ccache pkg-config git python3 python3-venv file dpkg-dev
   qt6-base-dev qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libqt6svg6 qt6-qpa-plugins libgl-dev
-  libgit2-dev libpoppler-qt6-dev libsqlite3-dev nlohmann-json3-dev libopenblas-dev xvfb xauth)
+  libgit2-dev libpoppler-qt6-dev libsqlite3-dev nlohmann-json3-dev libopenblas-dev xvfb xauth qemu-user)
 
 install_missing() {
   local missing=()

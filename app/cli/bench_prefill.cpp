@@ -7,6 +7,7 @@
 #include "json_line.h"
 
 #include "folio/engine.h"
+#include "folio/kernels/cpu_dispatch.h"
 #include "folio/kernels/gemm.h"
 #ifdef FOLIO_HAVE_CUDA
 #include "folio/kernels/cuda_bench.h"
@@ -99,6 +100,9 @@ int benchPrefill(const std::vector<std::string>& argv, bool decode) {
     }
 #endif
     const double peak = onCuda ? 0.0 : kernels::measureFmaPeakGflops(probePool);
+    // Which CPU kernels ran (FOLIO_CPU forces one): every figure depends on it.
+    const std::string cpuKernels = kernels::cpuVariantName(kernels::activeCpuVariant());
+    if (!json) std::printf("cpu kernels: %s\n", kernels::cpuVariantDescription().c_str());
     auto line = [&](const char* metric, double value, const char* unit) {
         if (json) {
             JsonLine()
@@ -111,6 +115,7 @@ int benchPrefill(const std::vector<std::string>& argv, bool decode) {
                 .add("chunk", std::int64_t(chunk))
                 .add("threads", std::int64_t(threads))
                 .add("device", f.device)
+                .add("cpu_kernels", cpuKernels)
                 .print();
         } else {
             std::printf("%-28s %12.3f %s\n", metric, value, unit);

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "folio/backend.h"
+
 #include <cstdio>
 #include <cstring>
 
@@ -65,6 +67,10 @@ int runCli(int argc, char** argv) {
                 return ExitOk;
             }
         }
+        // A FOLIO_CPU the CPU cannot honour stops every command before any kernel runs; `devices`
+        // still reports it.
+        std::string cpuError;
+        if (c.name != "devices" && !cpuKernelsUsable(&cpuError)) return fail(c.name, cpuError, ExitUsage);
         return c.run(args);
     }
     std::fprintf(stderr, "folio-cli: unknown command '%s'\n\n", argv[1]);

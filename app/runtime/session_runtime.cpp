@@ -639,6 +639,7 @@ Status SessionRuntime::ask(const std::string& question, const SamplingParams& sa
             const std::string text = stream.push(next);
             (reasoning ? a.reasoning : a.text) += text;
             if (onToken && !text.empty()) onToken(text);
+            if (!reasoning) ++a.textTokens;
             if (mark && !reasoning) mark->answer.push_back(next);
         }
         ++a.answerTokens;

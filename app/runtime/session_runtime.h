@@ -119,7 +119,8 @@ struct Answer {
     std::string reasoning;                   // thinking mode: what came before </think>
     std::vector<ingest::Citation> citations; // each marked resolved or not, with the reason
     std::int64_t promptTokens = 0;           // the question's turn (as lastQuestionTokens)
-    std::int64_t answerTokens = 0;
+    std::int64_t answerTokens = 0;           // every decoded token, reasoning and </think> included
+    std::int64_t textTokens = 0;             // those of `text` (what an earlier turn keeps)
     bool stopped = false;                    // stopped by the caller before the end
     double secondsToFirstToken = 0;
 };

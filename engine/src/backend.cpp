@@ -1,33 +1,39 @@
 #include "folio/backend.h"
 
+#include "folio/kernels/cpu_dispatch.h"
 #include "folio/kernels/cuda_runtime_probe.h"
 
+#include <stdexcept>
 #include <thread>
 
 namespace folio {
 
-namespace {
-
-std::string cpuName() {
-    std::string features;
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) features = "AVX-512";
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) features = "AVX2+FMA";
-    else if (__builtin_cpu_supports("avx")) features = "AVX";
-    else features = "SSE";
-#else
-    features = "generic";
-#endif
-    return "CPU (" + std::to_string(std::thread::hardware_concurrency()) + " threads, " + features + ")";
+bool cpuKernelsUsable(std::string* error) {
+    try {
+        (void)kernels::activeCpuVariant();
+        return true;
+    } catch (const std::exception& e) {
+        if (error) *error = e.what();
+        return false;
+    }
 }
-
-} // namespace
 
 BackendReport probeBackends() {
     BackendReport report;
     report.cudaCompiled = kernels::cudaCompiled();
-    report.devices.push_back({DeviceKind::Cpu, cpuName(), 0});
+    std::string error;
+    std::string variant = "unusable";
+    if (cpuKernelsUsable(&error)) {
+        variant = kernels::cpuVariantName(kernels::activeCpuVariant());
+        report.cpuKernels = variant;
+        report.cpuKernelsDetail = kernels::cpuVariantDescription();
+    } else {
+        report.cpuKernelsDetail = error;
+    }
+    report.devices.push_back({DeviceKind::Cpu,
+                              "CPU (" + std::to_string(std::thread::hardware_concurrency()) + " threads, " +
+                                  variant + " kernels)",
+                              0});
     std::string why;
     for (const auto& d : kernels::cudaDevices(&why)) {
         report.devices.push_back({DeviceKind::Cuda,

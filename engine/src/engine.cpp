@@ -229,6 +229,8 @@ Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
 Result<std::unique_ptr<Model>> Model::open(const std::string& directory, const ModelOptions& options) {
+    std::string cpuError;
+    if (!cpuKernelsUsable(&cpuError)) return makeError(cpuError);
     auto impl = std::make_unique<Impl>();
     auto cfg = model::loadConfig(directory + "/config.json");
     if (!cfg.ok()) return makeError(cfg.error());
@@ -277,7 +279,7 @@ Result<std::unique_ptr<Model>> Model::open(const std::string& directory, const M
     if (!deviceText.empty()) {
         f.device = deviceText;
     } else {
-        f.device = "CPU, " + std::to_string(impl->pool->size()) + " threads";
+        f.device = "CPU, " + std::to_string(impl->pool->size()) + " threads, " + backends.cpuKernels + " kernels";
         if (!note.empty()) f.device += " (" + note + ")";
     }
     return std::unique_ptr<Model>(new Model(std::move(impl)));

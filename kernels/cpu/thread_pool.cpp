@@ -20,7 +20,7 @@ void ThreadPool::runTasks(int worker) {
     for (;;) {
         const std::int64_t task = next_.fetch_add(1, std::memory_order_relaxed);
         if (task >= jobSize_) break;
-        (*job_)(task, worker);
+        job_(jobCtx_, task, worker);
     }
 }
 
@@ -42,14 +42,21 @@ void ThreadPool::workerLoop(int index) {
 }
 
 void ThreadPool::parallelFor(std::int64_t n, const std::function<void(std::int64_t, int)>& fn) {
+    using Fn = std::function<void(std::int64_t, int)>;
+    parallelFor(n, [](void* ctx, std::int64_t task, int worker) { (*static_cast<const Fn*>(ctx))(task, worker); },
+                const_cast<Fn*>(&fn));
+}
+
+void ThreadPool::parallelFor(std::int64_t n, TaskFn fn, void* ctx) {
     if (n <= 0) return;
     if (workers_.empty() || n == 1) {
-        for (std::int64_t i = 0; i < n; ++i) fn(i, 0);
+        for (std::int64_t i = 0; i < n; ++i) fn(ctx, i, 0);
         return;
     }
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        job_ = &fn;
+        job_ = fn;
+        jobCtx_ = ctx;
         jobSize_ = n;
         next_.store(0, std::memory_order_relaxed);
         busy_ = int(workers_.size());

@@ -89,7 +89,7 @@ void TestCli::askRunsTheWholeJobOnTheDemoModel() {
     QVERIFY(r.err.contains("Context: 1 documents"));
     QVERIFY(r.err.contains("prefill"));
     QVERIFY(r.err.contains("(100%)"));
-    QVERIFY(!r.out.trimmed().isEmpty());
+    // (What the demo model answers, even whether it says anything before EOS, depends on the CPU.)
     QVERIFY(!r.err.contains("Reused"));
     // Asked again: the context comes from the prefix cache (restored from disk), only the rest is
     // prefilled, and with the same seed the answer is the same, token for token.

@@ -3,6 +3,8 @@
 #include "folio/kernels/formats.h"
 #include "reference/reference_model.h"
 
+#include "cpu_variant_guard.h"
+
 #include <QtTest>
 #include <random>
 
@@ -11,6 +13,7 @@ using namespace folio::kernels;
 class TestFormats : public QObject {
     Q_OBJECT
 private slots:
+    void initTestCase() { FOLIO_SKIP_UNLESS_CPU_VARIANT_RUNS(); }
     void e4m3Decode_data();
     void e4m3Decode();
     void e4m3EncodeTies_data();

@@ -5,6 +5,8 @@
 #include "folio/kernels/thread_pool.h"
 #include "reference/reference_model.h"
 
+#include "cpu_variant_guard.h"
+
 #include <QtTest>
 #include <cstring>
 #include <random>
@@ -14,6 +16,7 @@ using namespace folio::kernels;
 class TestGemm : public QObject {
     Q_OBJECT
 private slots:
+    void initTestCase() { FOLIO_SKIP_UNLESS_CPU_VARIANT_RUNS(); }
     void matchesReference_data();
     void matchesReference();
     void rowSubsetAndStrides();

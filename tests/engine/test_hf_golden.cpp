@@ -16,6 +16,7 @@
 // MoE routing) has a margin of at least 2e-5: at exact ties (frequent in this tiny model: an index
 // score is exactly 0 when all 8 indexer heads' ReLUs are 0) torch.topk and the engine pick
 // different entries, both correct; see tests/engine/golden/README.md.
+#include "cpu_variant_guard.h"
 #include "model_fixture.h"
 #include "folio/kernels/thread_pool.h"
 #include "model/forward.h"
@@ -54,6 +55,7 @@ private:
 };
 
 void TestHfGolden::initTestCase() {
+    FOLIO_SKIP_UNLESS_CPU_VARIANT_RUNS();
     QFile f(kGoldenPath);
     QVERIFY2(f.open(QIODevice::ReadOnly), kGoldenPath);
     QJsonParseError err{};

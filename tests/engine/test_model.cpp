@@ -1,6 +1,7 @@
 // The whole forward pass on the tiny synthetic checkpoint (every layer type: SWA, CSA, HCA; hash
 // and biased routing): the fast path against the float64 reference, chunked prefill and decode
 // against one-shot prefill, state save/restore, sampling, and errors.
+#include "cpu_variant_guard.h"
 #include "model_fixture.h"
 #include "folio/kernels/thread_pool.h"
 #include "model/forward.h"
@@ -41,6 +42,7 @@ private:
 };
 
 void TestModel::initTestCase() {
+    FOLIO_SKIP_UNLESS_CPU_VARIANT_RUNS();
     const QString err = tiny_.create();
     QVERIFY2(err.isEmpty(), qPrintable(err));
     long_ = randomTokens(3100, tiny_.cfg.vocabSize, 11);

@@ -6,6 +6,8 @@
 #include "model/ops.h"
 #include "model/rope.h"
 
+#include "cpu_variant_guard.h"
+
 #include <QtTest>
 
 using namespace folio::model;
@@ -26,6 +28,7 @@ ModelConfig flashRopeConfig() {
 class TestOps : public QObject {
     Q_OBJECT
 private slots:
+    void initTestCase() { FOLIO_SKIP_UNLESS_CPU_VARIANT_RUNS(); }
     void yarnFrequencies();
     void yarnRotation_data();
     void yarnRotation();

@@ -1,3 +1,4 @@
+#include "folio/kernels/cpu_dispatch.h"
 #include "folio/main_window.h"
 
 #include <QLabel>
@@ -25,7 +26,10 @@ void TestMainWindow::showsTheMainParts() {
     QCOMPARE(tabs->count(), 3);
     auto* device = w.findChild<QLabel*>("deviceLabel");
     QVERIFY(device);
-    QVERIFY(!device->text().isEmpty());
+    // The status bar names the CPU kernel variant that runs (FOLIO_CPU or the best this CPU has).
+    const QString variant = QString::fromLatin1(folio::kernels::cpuVariantName(folio::kernels::activeCpuVariant()));
+    QVERIFY2(device->text().contains(variant + QStringLiteral(" kernels")), qPrintable(device->text()));
+    QVERIFY(device->toolTip().contains(QStringLiteral("kernels (")));
 }
 
 void TestMainWindow::screenshot() {

@@ -209,10 +209,14 @@ MainWindow::MainWindow(WindowOptions options, QWidget* parent) : QMainWindow(par
     setCentralWidget(root);
 
     const BackendReport backends = probeBackends();
+    // One short line; the CPU kernel variant and why CUDA is not used on hover.
     QString device = QString::fromStdString(backends.devices.back().name);
-    if (backends.devices.size() == 1) device += QStringLiteral(" - ") + QString::fromStdString(backends.cudaMessage);
+    if (backends.devices.size() > 1) device += QStringLiteral("; CPU: %1 kernels").arg(QString::fromStdString(backends.cpuKernels));
+    QString details = QString::fromStdString(backends.cpuKernelsDetail);
+    if (backends.devices.size() == 1) details += QStringLiteral("\n") + QString::fromStdString(backends.cudaMessage);
     deviceLabel_ = new QLabel(device, this);
     deviceLabel_->setObjectName(QStringLiteral("deviceLabel"));
+    deviceLabel_->setToolTip(details);
     modelLabel_ = new QLabel(ModelChoice::load().describe(), this);
     modelLabel_->setObjectName(QStringLiteral("modelLabel"));
     statusBar()->addWidget(modelLabel_, 1);

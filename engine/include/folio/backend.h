@@ -16,9 +16,16 @@ struct DeviceInfo {
 
 struct BackendReport {
     bool cudaCompiled = false;     // the CUDA backend is part of this build
+    std::string cpuKernels;        // the CPU kernel variant in use: "baseline", "avx2", "avx512"
+    std::string cpuKernelsDetail;  // how it was chosen and what the CPU has, or why FOLIO_CPU fails
     std::vector<DeviceInfo> devices; // the CPU first, then every usable CUDA device
     std::string cudaMessage;       // why no CUDA device is used ("no CUDA device: ...")
 };
+
+// Whether the CPU kernels can run as FOLIO_CPU asks (unset or "auto": the best variant this CPU
+// has). False, with a message naming the choices or what the CPU lacks, for an unknown variant or one
+// this CPU cannot run; mains check it before anything else, so that nothing dies of SIGILL.
+bool cpuKernelsUsable(std::string* error);
 
 // Probes the machine. Never crashes without a GPU or driver: it reports why CUDA is unavailable.
 BackendReport probeBackends();

@@ -9,9 +9,13 @@
 #include <cstdint>
 #include <cstring>
 
+// Always inlined: the ISA-variant kernels call these, and an out-of-line copy compiled with AVX-512
+// flags must never be the one the rest of the program links to.
+#define FOLIO_FORMAT_INLINE [[gnu::always_inline]] inline
+
 namespace folio::kernels {
 
-inline float bf16ToF32(std::uint16_t v) {
+FOLIO_FORMAT_INLINE float bf16ToF32(std::uint16_t v) {
     const std::uint32_t bits = std::uint32_t(v) << 16;
     float f;
     std::memcpy(&f, &bits, 4);
@@ -19,7 +23,7 @@ inline float bf16ToF32(std::uint16_t v) {
 }
 
 // Round to nearest even; NaN stays NaN.
-inline std::uint16_t f32ToBf16(float f) {
+FOLIO_FORMAT_INLINE std::uint16_t f32ToBf16(float f) {
     std::uint32_t bits;
     std::memcpy(&bits, &f, 4);
     if ((bits & 0x7fffffffu) > 0x7f800000u) return std::uint16_t((bits >> 16) | 0x40);
@@ -28,13 +32,13 @@ inline std::uint16_t f32ToBf16(float f) {
 }
 
 // UE8M0: value 2^(byte - 127); 0xFF is NaN.
-inline float e8m0ToF32(std::uint8_t b) {
+FOLIO_FORMAT_INLINE float e8m0ToF32(std::uint8_t b) {
     if (b == 0xff) return std::nanf("");
     return std::ldexp(1.0f, int(b) - 127);
 }
 
 // Exponent byte of a power of two (the caller guarantees `pow2` is one, within [2^-127, 2^127]).
-inline std::uint8_t f32ToE8m0(float pow2) {
+FOLIO_FORMAT_INLINE std::uint8_t f32ToE8m0(float pow2) {
     int e = 0;
     (void)std::frexp(pow2, &e); // pow2 = 0.5 * 2^e
     return std::uint8_t(e - 1 + 127);
@@ -42,7 +46,7 @@ inline std::uint8_t f32ToE8m0(float pow2) {
 
 // fp8 e4m3fn: 1 sign, 4 exponent (bias 7), 3 mantissa bits; no infinities, 0x7F/0xFF are NaN;
 // largest finite 448.
-inline float e4m3ToF32(std::uint8_t b) {
+FOLIO_FORMAT_INLINE float e4m3ToF32(std::uint8_t b) {
     const int sign = b >> 7;
     const int exp = (b >> 3) & 0xf;
     const int man = b & 7;
@@ -54,7 +58,7 @@ inline float e4m3ToF32(std::uint8_t b) {
 }
 
 // Round-to-nearest-even with saturation to +-448 (the behaviour of a clamp followed by a cast).
-inline std::uint8_t f32ToE4m3(float f) {
+FOLIO_FORMAT_INLINE std::uint8_t f32ToE4m3(float f) {
     if (std::isnan(f)) return 0x7f;
     const std::uint8_t sign = std::signbit(f) ? 0x80 : 0;
     float a = std::fabs(f);
@@ -78,7 +82,7 @@ inline std::uint8_t f32ToE4m3(float f) {
 // e4m3ToF32(f32ToE4m3(f)), without frexp, for the hot activation round trips. Normal range: round
 // the float's mantissa to 3 bits on its bit pattern; subnormal range (|f| < 2^-6): round to a
 // multiple of 2^-9 by adding and removing 2^14, whose float ulp is 2^-9.
-inline float roundToE4m3(float f) {
+FOLIO_FORMAT_INLINE float roundToE4m3(float f) {
     if (std::isnan(f)) return f;
     const float a = std::fabs(f);
     float r;
@@ -99,10 +103,10 @@ inline constexpr std::array<float, 16> kE2m1Values = {0.0f,  0.5f,  1.0f,  1.5f,
                                                       4.0f,  6.0f,  -0.0f, -0.5f, -1.0f, -1.5f,
                                                       -2.0f, -3.0f, -4.0f, -6.0f};
 
-inline float e2m1ToF32(std::uint8_t nibble) { return kE2m1Values[nibble & 0xf]; }
+FOLIO_FORMAT_INLINE float e2m1ToF32(std::uint8_t nibble) { return kE2m1Values[nibble & 0xf]; }
 
 // Nearest e2m1 code, ties to the even mantissa (saturating at +-6).
-inline std::uint8_t f32ToE2m1(float f) {
+FOLIO_FORMAT_INLINE std::uint8_t f32ToE2m1(float f) {
     const std::uint8_t sign = std::signbit(f) ? 8 : 0;
     const float a = std::fabs(f);
     // Midpoints between 0, .5, 1, 1.5, 2, 3, 4, 6; at a tie the code with an even mantissa wins
@@ -121,14 +125,14 @@ inline std::uint8_t f32ToE2m1(float f) {
 
 // The power-of-two scale of a block with absolute maximum `amax` for a format whose largest value
 // is `fmtMax` (448 for e4m3, 6 for e2m1): 2^ceil(log2(max(amax, 1e-4) / fmtMax)).
-inline float ue8m0Scale(float amax, float fmtMax) {
+FOLIO_FORMAT_INLINE float ue8m0Scale(float amax, float fmtMax) {
     const float s = std::fmax(amax, 1e-4f) / fmtMax;
     return std::exp2(std::ceil(std::log2(s)));
 }
 
 // Quantize-dequantize round trips used by the model (activation quantization, the KV fp8 round trip
 // on dims [0:448] in blocks of 64, the indexer's fp4 round trip in blocks of 32). In place.
-inline void roundTripE4m3(float* x, int n, int block) {
+FOLIO_FORMAT_INLINE void roundTripE4m3(float* x, int n, int block) {
     for (int b = 0; b < n; b += block) {
         const int len = (n - b < block) ? n - b : block;
         float amax = 0.0f;
@@ -139,7 +143,7 @@ inline void roundTripE4m3(float* x, int n, int block) {
     }
 }
 
-inline void roundTripE2m1(float* x, int n, int block) {
+FOLIO_FORMAT_INLINE void roundTripE2m1(float* x, int n, int block) {
     for (int b = 0; b < n; b += block) {
         const int len = (n - b < block) ? n - b : block;
         float amax = 0.0f;

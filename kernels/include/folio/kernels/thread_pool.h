@@ -25,6 +25,11 @@ public:
     // Calls fn(task, worker) for task in [0, n); worker in [0, size()). Returns when all are done.
     void parallelFor(std::int64_t n, const std::function<void(std::int64_t task, int worker)>& fn);
 
+    // The same with a plain function and its context, for the ISA-variant kernels (which keep
+    // std::function, whose members would be compiled with their flags, out of their code).
+    using TaskFn = void (*)(void* ctx, std::int64_t task, int worker);
+    void parallelFor(std::int64_t n, TaskFn fn, void* ctx);
+
 private:
     void workerLoop(int index);
     void runTasks(int worker);
@@ -33,7 +38,8 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     std::condition_variable done_;
-    const std::function<void(std::int64_t, int)>* job_ = nullptr;
+    TaskFn job_ = nullptr;
+    void* jobCtx_ = nullptr;
     std::int64_t jobSize_ = 0;
     std::atomic<std::int64_t> next_{0};
     int busy_ = 0;

@@ -1,40 +1,26 @@
-// Shared by the batch GEMM (gemm.cpp) and the one-token path (gemv.cpp): the K tile that defines
-// the summation order both must keep, the UE8M0 scale table, and the in-register 16 x 16 transpose.
+// What the AVX-512 variant's translation units share: its namespace and width, the explicit FMA and
+// the in-register 16 x 16 transposes. Internal linkage: included only by this variant's
+// translation units, which are compiled with -march=x86-64-v4 -mavx512vbmi.
 #pragma once
 
-#include "folio/kernels/formats.h"
-#include "folio/kernels/gemm.h"
+#define FOLIO_VARIANT_NS avx512
+#define FOLIO_KERNEL_LANES 16
 
-#include <array>
-#include <cstdint>
-// The one-token path transposes bytes (AVX-512 BW) and decodes e2m1 with vpermb (VBMI).
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VBMI__)
-#define FOLIO_GEMV_AVX512 1
-#endif
-#if defined(__AVX512F__)
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized inside _mm512_set1_* (a known false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
-#endif
 
-namespace folio::kernels::detail {
+#include "../generic/vector.h"
 
-// Inputs per K tile. Every output is one FMA chain per tile, from zero, and the tiles' sums are
-// added to the output in order, for any number of tokens: that is what makes a decode step and a
-// prefill chunk agree bit for bit.
-inline constexpr std::int64_t kKTile = 256;
+#include <cstdint>
 
-// e8m0ToF32 for every byte.
-inline const float* e8m0Table() {
-    static const std::array<float, 256> table = [] {
-        std::array<float, 256> t{};
-        for (int i = 0; i < 256; ++i) t[std::size_t(i)] = e8m0ToF32(std::uint8_t(i));
-        return t;
-    }();
-    return table.data();
-}
+namespace folio::kernels::avx512 {
+namespace {
 
-#if defined(__AVX512F__)
+// c + a * b, rounded once. Written out (the variants build with -ffp-contract=off) so that every
+// path that must agree bit for bit fuses exactly the same operations.
+inline vecf vfma(vecf a, vecf b, vecf c) { return vecf(_mm512_fmadd_ps(__m512(a), __m512(b), __m512(c))); }
+
 // out[k] lane j = r[j] lane k for a 16 x 16 block, in registers: four rounds of unpack/shuffle.
 // Clobbers r.
 inline void transpose16(__m512 (&r)[16], __m512 (&out)[16]) {
@@ -70,11 +56,6 @@ inline void transpose16(const float* src, std::int64_t stride, __m512 (&out)[16]
     for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * stride);
     transpose16(r, out);
 }
-#endif
 
-// y[0, rowCount) = x . W[rowBegin : rowBegin + rowCount]^T for one token, in the batch GEMM's
-// summation order (gemv.cpp). Builds with FOLIO_GEMV_AVX512 only.
-void gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, std::int64_t rowCount, float* y,
-                  ThreadPool* pool, bool threaded);
-
-} // namespace folio::kernels::detail
+} // namespace
+} // namespace folio::kernels::avx512

@@ -13,17 +13,14 @@
 // core and fp4 near 6. The next group's rows, one contiguous block, are prefetched while the
 // current one is computed, so the loads meet one sequential stream instead of 16 to 64 row streams
 // (at 32 concurrent row streams the read bandwidth of this kind of machine drops by a third).
-#include "gemm_detail.h"
+//
+// This is the AVX-512 variant's (BW byte transposes, VBMI vpermb for e2m1); gemv_avx2.cpp is the
+// AVX2 one.
+#include "simd_avx512.h"
 
-#include "folio/kernels/thread_pool.h"
-#include "folio/kernels/vec_ops.h"
+#include "folio/kernels/formats.h"
 
-#include <algorithm>
-#include <vector>
-
-namespace folio::kernels::detail {
-
-#if defined(FOLIO_GEMV_AVX512)
+namespace folio::kernels::avx512 {
 
 namespace {
 
@@ -36,22 +33,23 @@ constexpr int kNr = 32;     // rows per panel of the general path
 void gemvRows(const float* x, const WeightMatrix& w, std::int64_t row0, std::int64_t nr, float* y) {
     constexpr std::int64_t kSpan = 16 * kKTile, kStride = kSpan + 16;
     const std::int64_t cols = w.cols;
-    thread_local std::vector<float> rows;
-    rows.resize(std::size_t(kNr * kStride));
+    thread_local Scratch rowsBuffer;
+    float* const rows = rowsBuffer.get(std::size_t(kNr * kStride));
     for (std::int64_t p0 = 0; p0 < nr; p0 += kNr) {
-        const std::int64_t np = std::min<std::int64_t>(kNr, nr - p0);
+        const std::int64_t np = imin<std::int64_t>(kNr, nr - p0);
         vecf sum0{}, sum1{};
         for (std::int64_t s0 = 0; s0 < cols; s0 += kSpan) {
-            const std::int64_t sc = std::min(kSpan, cols - s0);
+            const std::int64_t sc = imin(kSpan, cols - s0);
             for (std::int64_t r = 0; r < kNr; ++r) {
-                float* dst = &rows[std::size_t(r * kStride)];
-                if (r < np) dequantizeRow(w, row0 + p0 + r, s0, sc, dst);
-                else std::fill(dst, dst + sc, 0.0f);
+                float* dst = rows + r * kStride;
+                if (r < np) dequantizeRowImpl(w, row0 + p0 + r, s0, sc, dst);
+                else
+                    for (std::int64_t k = 0; k < sc; ++k) dst[k] = 0.0f;
             }
             for (std::int64_t k0 = 0; k0 < sc; k0 += kKTile) {
-                const std::int64_t kc = std::min(kKTile, sc - k0);
+                const std::int64_t kc = imin(kKTile, sc - k0);
                 const float* xk = x + s0 + k0;
-                const float* tile = &rows[std::size_t(k0)];
+                const float* tile = rows + k0;
                 vecf acc0{}, acc1{};
                 std::int64_t k = 0;
                 for (; k + 16 <= kc; k += 16) {
@@ -60,16 +58,16 @@ void gemvRows(const float* x, const WeightMatrix& w, std::int64_t row0, std::int
                     transpose16(tile + 16 * kStride + k, kStride, hi);
                     for (int m = 0; m < 16; ++m) {
                         const vecf a = vecf{} + xk[k + m];
-                        acc0 += a * vecf(lo[m]);
-                        acc1 += a * vecf(hi[m]);
+                        acc0 = vfma(a, vecf(lo[m]), acc0);
+                        acc1 = vfma(a, vecf(hi[m]), acc1);
                     }
                 }
                 for (; k < kc; ++k) {
                     float b[kNr];
                     for (int j = 0; j < kNr; ++j) b[j] = tile[j * kStride + k];
                     const vecf a = vecf{} + xk[k];
-                    acc0 += a * vload(b);
-                    acc1 += a * vload(b + 16);
+                    acc0 = vfma(a, vload(b), acc0);
+                    acc1 = vfma(a, vload(b + 16), acc1);
                 }
                 sum0 += acc0;
                 sum1 += acc1;
@@ -78,7 +76,7 @@ void gemvRows(const float* x, const WeightMatrix& w, std::int64_t row0, std::int
         float out[kNr];
         vstore(out, sum0);
         vstore(out + 16, sum1);
-        std::copy(out, out + np, y + p0);
+        for (std::int64_t j = 0; j < np; ++j) y[p0 + j] = out[j];
     }
 }
 
@@ -146,32 +144,35 @@ struct Bf16Columns {
 struct Fp8Columns {
     static constexpr int kStepCols = 64;
     const WeightMatrix& w;
-    std::vector<float>& scales; // [cols / 128][16]: each row's block scale (times 2^8 unless huge)
-    std::vector<std::uint8_t>& huge;
+    Scratch& scaleBuffer; // [cols / 128][16]: each row's block scale (times 2^8 unless huge)
+    Scratch& hugeBuffer;  // [cols / 128]: 1 where the 2^8 could not be folded in
+    float* scales = nullptr;
+    float* huge = nullptr;
     std::int64_t rowBytes() const { return w.cols; }
     void prepare(std::int64_t row0) {
         const float* e8 = e8m0Table();
         const std::int64_t blocks = (w.cols + 127) / 128;
-        scales.resize(std::size_t(blocks * 16));
-        huge.assign(std::size_t(blocks), 0);
+        scales = scaleBuffer.get(std::size_t(blocks * 16));
+        huge = hugeBuffer.get(std::size_t(blocks));
+        for (std::int64_t b = 0; b < blocks; ++b) huge[b] = 0.0f;
         for (std::int64_t b = 0; b < blocks; ++b)
             for (int i = 0; i < kGroup; ++i) {
                 const std::uint8_t e = w.scales[((row0 + i) / 128) * blocks + b];
                 // 2^(e - 127) * 2^8 overflows for e in [247, 254]; 255 is NaN either way.
-                if (e >= 247 && e != 255) huge[std::size_t(b)] = 1;
-                scales[std::size_t(b * 16 + i)] = e8[e];
+                if (e >= 247 && e != 255) huge[b] = 1.0f;
+                scales[b * 16 + i] = e8[e];
             }
         for (std::int64_t b = 0; b < blocks; ++b)
-            if (!huge[std::size_t(b)])
-                for (int i = 0; i < kGroup; ++i) scales[std::size_t(b * 16 + i)] *= 256.0f;
+            if (huge[b] == 0.0f)
+                for (int i = 0; i < kGroup; ++i) scales[b * 16 + i] *= 256.0f;
     }
     void step(std::int64_t row0, std::int64_t c, float* out) const {
         const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * w.cols + c;
         __m512i r[kGroup];
         for (int i = 0; i < kGroup; ++i) r[i] = _mm512_loadu_si512(p + i * w.cols);
         transposeBytes(r);
-        const __m512 s = _mm512_loadu_ps(&scales[std::size_t(c / 128 * 16)]);
-        const bool big = huge[std::size_t(c / 128)] != 0;
+        const __m512 s = _mm512_loadu_ps(scales + c / 128 * 16);
+        const bool big = huge[c / 128] != 0.0f;
         const __m512i mask = _mm512_set1_epi16(short(0xbf80));
         auto put = [&](int col, __m256i f16) {
             __m512 v = _mm512_cvtph_ps(f16);
@@ -196,12 +197,13 @@ struct Fp8Columns {
 struct Fp4Columns {
     static constexpr int kStepCols = 128;
     const WeightMatrix& w;
-    std::vector<float>& scales; // [cols / 32][16]
+    Scratch& scaleBuffer; // [cols / 32][16]
+    float* scales = nullptr;
     std::int64_t rowBytes() const { return w.cols / 2; }
     void prepare(std::int64_t row0) {
         const float* e8 = e8m0Table();
         const std::int64_t blocks = w.cols / 32;
-        scales.resize(std::size_t(blocks * 16));
+        scales = scaleBuffer.get(std::size_t(blocks * 16));
         const std::uint8_t* sp = w.scales + row0 * blocks;
         const __m512i zero = _mm512_setzero_si512(), all = _mm512_set1_epi32(255);
         const __m512i atZero = _mm512_castps_si512(_mm512_set1_ps(e8[0])), atAll = _mm512_castps_si512(_mm512_set1_ps(e8[255]));
@@ -218,18 +220,20 @@ struct Fp4Columns {
                     __m512i f = _mm512_slli_epi32(e, 23); // 2^(e - 127) for e in [1, 254]
                     f = _mm512_mask_mov_epi32(f, _mm512_cmpeq_epi32_mask(e, zero), atZero);
                     f = _mm512_mask_mov_epi32(f, _mm512_cmpeq_epi32_mask(e, all), atAll);
-                    _mm512_storeu_si512(&scales[std::size_t(b * 16)], f);
+                    _mm512_storeu_si512(scales + b * 16, f);
                 }
         }
     }
     void step(std::int64_t row0, std::int64_t c, float* out) const {
         // Byte 4k of lane L's selector picks row k of byte column 16 L + j.
-        static const std::array<std::array<std::uint8_t, 64>, 4> spread = [] {
-            std::array<std::array<std::uint8_t, 64>, 4> s{};
-            for (int lane = 0; lane < 4; ++lane)
-                for (int q = 0; q < 64; ++q) s[std::size_t(lane)][std::size_t(q)] = std::uint8_t(16 * lane + q / 4);
-            return s;
-        }();
+        struct Spread {
+            alignas(64) std::uint8_t v[4][64];
+            Spread() {
+                for (int lane = 0; lane < 4; ++lane)
+                    for (int q = 0; q < 64; ++q) v[lane][q] = std::uint8_t(16 * lane + q / 4);
+            }
+        };
+        static const Spread spread;
         const __m512 lut = _mm512_loadu_ps(kE2m1Values.data());
         const std::int64_t rb = w.cols / 2;
         const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb + c / 2;
@@ -237,8 +241,8 @@ struct Fp4Columns {
         for (int i = 0; i < kGroup; ++i) r[i] = _mm512_loadu_si512(p + i * rb);
         transposeBytes(r);
         for (int lane = 0; lane < 4; ++lane) {
-            const __m512 s = _mm512_loadu_ps(&scales[std::size_t((c / 32 + lane) * 16)]);
-            const __m512i sel = _mm512_loadu_si512(spread[std::size_t(lane)].data());
+            const __m512 s = _mm512_loadu_ps(scales + (c / 32 + lane) * 16);
+            const __m512i sel = _mm512_load_si512(spread.v[lane]);
             for (int j = 0; j < 16; ++j) {
                 const __m512i idx = _mm512_permutexvar_epi8(sel, r[bitReverse4(j)]);
                 float* o = out + (32 * lane + 2 * j) * 16;
@@ -252,7 +256,7 @@ struct Fp4Columns {
 // acc[q] += x[q * kKTile + j] * column j of chain q, for j in [0, n): the chains interleaved.
 template <int Q> inline void fmaColumns(const float* x, std::int64_t n, const float* buf, std::int64_t bufStride, vecf (&acc)[kChains]) {
     for (std::int64_t j = 0; j < n; ++j)
-        for (int q = 0; q < Q; ++q) acc[q] += (vecf{} + x[q * kKTile + j]) * vload(buf + q * bufStride + j * 16);
+        for (int q = 0; q < Q; ++q) acc[q] = vfma(vecf{} + x[q * kKTile + j], vload(buf + q * bufStride + j * 16), acc[q]);
 }
 
 // Groups [0, groups) of 16 rows from row0; cols is a multiple of kKTile.
@@ -272,7 +276,7 @@ template <class Decoder> void gemvGroups(const float* x, Decoder& d, std::int64_
         d.prepare(r0);
         vecf sum{};
         for (std::int64_t t0 = 0; t0 < tiles; t0 += kChains) {
-            const int q = int(std::min<std::int64_t>(kChains, tiles - t0));
+            const int q = int(imin<std::int64_t>(kChains, tiles - t0));
             vecf acc[kChains] = {};
             for (std::int64_t s = 0; s < kKTile; s += S) {
                 for (int c = 0; c < q; ++c) {
@@ -296,7 +300,7 @@ template <class Decoder> void gemvGroups(const float* x, Decoder& d, std::int64_
 
 } // namespace
 
-void gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, std::int64_t rowCount, float* y,
+bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, std::int64_t rowCount, float* y,
                   ThreadPool* pool, bool threaded) {
     const bool grouped = w.format != WeightFormat::F32 && w.cols % kKTile == 0;
     if (!grouped) {
@@ -304,18 +308,16 @@ void gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
         const std::int64_t tiles = (rowCount + kRowTile - 1) / kRowTile;
         auto rowTile = [&](std::int64_t tile, int) {
             const std::int64_t r0 = tile * kRowTile;
-            gemvRows(x, w, rowBegin + r0, std::min(kRowTile, rowCount - r0), y + r0);
+            gemvRows(x, w, rowBegin + r0, imin(kRowTile, rowCount - r0), y + r0);
         };
-        if (threaded && tiles > 1) pool->parallelFor(tiles, rowTile);
-        else
-            for (std::int64_t i = 0; i < tiles; ++i) rowTile(i, 0);
-        return;
+        forTasks(pool, threaded, tiles, rowTile);
+        return true;
     }
     // Tasks of consecutive groups, long enough that the prefetch runs ahead for most of them and
     // about eight per thread so that a slow thread does not hold the others up.
     const std::int64_t groups = rowCount / kGroup, tail = rowCount % kGroup;
     const int threads = threaded ? pool->size() : 1;
-    const std::int64_t perTask = std::max<std::int64_t>(8, groups / (8 * threads));
+    const std::int64_t perTask = imax<std::int64_t>(8, groups / (8 * threads));
     const std::int64_t tasks = (groups + perTask - 1) / perTask + (tail ? 1 : 0);
     auto task = [&](std::int64_t t, int) {
         const std::int64_t g0 = t * perTask;
@@ -323,9 +325,8 @@ void gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
             gemvRows(x, w, rowBegin + groups * kGroup, tail, y + groups * kGroup);
             return;
         }
-        const std::int64_t n = std::min(perTask, groups - g0);
-        thread_local std::vector<float> scales;
-        thread_local std::vector<std::uint8_t> huge;
+        const std::int64_t n = imin(perTask, groups - g0);
+        thread_local Scratch scales, huge;
         if (w.format == WeightFormat::BF16) {
             Bf16Columns d{w};
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
@@ -337,11 +338,8 @@ void gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         }
     };
-    if (threaded && tasks > 1) pool->parallelFor(tasks, task);
-    else
-        for (std::int64_t t = 0; t < tasks; ++t) task(t, 0);
+    forTasks(pool, threaded, tasks, task);
+    return true;
 }
 
-#endif
-
-} // namespace folio::kernels::detail
+} // namespace folio::kernels::avx512
