@@ -34,12 +34,6 @@ std::uint64_t xgetbv0() {
 
 bool bit(unsigned v, int b) { return (v >> b) & 1u; }
 
-struct Extra {
-    bool bmi1 = false, lzcnt = false, movbe = false, avx512cd = false;
-};
-
-Extra gExtra;
-
 CpuFeatures detect() {
     CpuFeatures f;
     const Regs v = cpuid(0);
@@ -71,16 +65,16 @@ CpuFeatures detect() {
     f.avx = ymmState && bit(l1.c, 28);
     f.fma = f.avx && bit(l1.c, 12);
     f.f16c = f.avx && bit(l1.c, 29);
-    gExtra.movbe = bit(l1.c, 22);
-    gExtra.lzcnt = bit(cpuid(0x80000001).c, 5);
+    f.movbe = bit(l1.c, 22);
+    f.lzcnt = bit(cpuid(0x80000001).c, 5);
     if (maxLeaf >= 7) {
         const Regs l7 = cpuid(7, 0);
         f.avx2 = f.avx && bit(l7.b, 5);
         f.bmi2 = bit(l7.b, 8);
-        gExtra.bmi1 = bit(l7.b, 3);
+        f.bmi1 = bit(l7.b, 3);
         f.avx512f = zmmState && bit(l7.b, 16);
         f.avx512dq = f.avx512f && bit(l7.b, 17);
-        gExtra.avx512cd = f.avx512f && bit(l7.b, 28);
+        f.avx512cd = f.avx512f && bit(l7.b, 28);
         f.avx512bw = f.avx512f && bit(l7.b, 30);
         f.avx512vl = f.avx512f && bit(l7.b, 31);
         f.avx512vbmi = f.avx512f && bit(l7.c, 1);
@@ -94,9 +88,9 @@ CpuFeatures detect() {
     return f;
 }
 
-// x86-64-v3 (the avx2 variant's -march) also allows BMI1, LZCNT and MOVBE.
-bool hasV3(const CpuFeatures& f, const Extra& e) {
-    return f.avx && f.avx2 && f.fma && f.f16c && f.bmi2 && e.bmi1 && e.lzcnt && e.movbe;
+// x86-64-v3, the avx2 variant's -march: AVX2, FMA, F16C, BMI1/2, LZCNT, MOVBE.
+bool hasV3(const CpuFeatures& f) {
+    return f.avx && f.avx2 && f.fma && f.f16c && f.bmi1 && f.bmi2 && f.lzcnt && f.movbe;
 }
 
 std::string gHow; // how the active variant was chosen, for the description
@@ -127,15 +121,11 @@ const char* cpuVariantRequirements(CpuVariant v) {
 }
 
 bool cpuSupports(const CpuFeatures& f, CpuVariant v) {
-    // The Extra bits are only known for this CPU; a CpuFeatures built by hand (tests) is taken at its
-    // word for them.
-    const bool self = &f == &cpuFeatures();
-    const Extra e = self ? gExtra : Extra{true, true, true, true};
     switch (v) {
     case CpuVariant::Baseline: return true;
-    case CpuVariant::Avx2: return hasV3(f, e);
+    case CpuVariant::Avx2: return hasV3(f);
     case CpuVariant::Avx512:
-        return hasV3(f, e) && f.avx512f && e.avx512cd && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vbmi;
+        return hasV3(f) && f.avx512f && f.avx512cd && f.avx512bw && f.avx512dq && f.avx512vl && f.avx512vbmi;
     }
     return false;
 }

@@ -16,13 +16,13 @@ CpuFeatures avx2Only() {
     CpuFeatures f;
     f.vendor = "AuthenticAMD";
     f.brand = "Test CPU";
-    f.avx = f.avx2 = f.fma = f.f16c = f.bmi2 = true;
+    f.avx = f.avx2 = f.fma = f.f16c = f.bmi2 = f.bmi1 = f.lzcnt = f.movbe = true;
     return f;
 }
 
 CpuFeatures withAvx512() {
     CpuFeatures f = avx2Only();
-    f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512vbmi = true;
+    f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512cd = f.avx512vbmi = true;
     return f;
 }
 
@@ -51,6 +51,10 @@ void TestCpuDispatch::featureSets() {
     CpuFeatures noFma = avx2Only();
     noFma.fma = false;
     QCOMPARE(bestCpuVariant(noFma), CpuVariant::Baseline);
+    // x86-64-v3 needs MOVBE too (the compiler may emit it there).
+    CpuFeatures noMovbe = avx2Only();
+    noMovbe.movbe = false;
+    QCOMPARE(bestCpuVariant(noMovbe), CpuVariant::Baseline);
     // AVX-512 without VBMI (Skylake-X): the avx2 variant.
     CpuFeatures skx = withAvx512();
     skx.avx512vbmi = false;

@@ -15,7 +15,9 @@ struct CpuFeatures {
     std::string vendor;
     std::string brand;
     bool avx = false, avx2 = false, fma = false, f16c = false, bmi2 = false;
-    bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512vbmi = false;
+    bool bmi1 = false, lzcnt = false, movbe = false; // also in x86-64-v3, the avx2 variant's -march
+    bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false, avx512cd = false;
+    bool avx512vbmi = false;
     bool avx512vnni = false, avx512bf16 = false, avxVnni = false;
 };
 
