@@ -6,12 +6,14 @@
 
 // Developer tooling over the engine's checkpoint internals (folio_cli sees engine/src).
 #include "model_io/config.h"
+#include "model_io/gguf.h"
 #include "model_io/memory_plan.h"
 #include "model_io/safetensors.h"
 #include "model_io/tensor_spec.h"
 
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -63,6 +65,61 @@ CheckpointReport checkCheckpoint(const std::string& dir, const model::ModelConfi
     return r;
 }
 
+bool endsWith(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// A GGUF file: its container (architecture, tensors, bytes by ggml type), read from the mapped
+// header only. A file of another architecture is described and then refused as a model.
+int ggufInfo(const std::string& path, bool json) {
+    auto mapped = model::MappedFile::open(path);
+    if (!mapped) return fail("model-info", mapped.error());
+    auto parsed = model::parseGguf((*mapped)->data(), (*mapped)->size(), path);
+    if (!parsed) return fail("model-info", parsed.error());
+    const model::GgufFile& g = *parsed;
+    auto text = [&](const char* key) {
+        const model::GgufValue* v = g.find(key);
+        return v && v->type == model::GgufValueType::String ? v->s : std::string();
+    };
+    const std::string arch = text("general.architecture");
+    std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> byType; // name -> tensors, bytes
+    std::uint64_t total = 0;
+    for (const model::GgufTensorInfo& t : g.tensors) {
+        auto& e = byType[model::ggmlTypeTraits(t.type)->name];
+        e.first += 1;
+        e.second += t.bytes;
+        total += t.bytes;
+    }
+    if (json) {
+        JsonLine j;
+        j.add("path", path).add("format", "gguf").add("gguf_version", std::int64_t(g.version));
+        j.add("architecture", arch).add("name", text("general.name"));
+        j.add("tensor_count", std::uint64_t(g.tensors.size())).add("metadata_count", std::uint64_t(g.metadata.size()));
+        j.add("alignment", std::uint64_t(g.alignment)).add("weight_bytes", total);
+        std::string types = "{";
+        for (const auto& [name, e] : byType)
+            types += (types.size() > 1 ? "," : "") + JsonLine::quote(name) + ":" +
+                     objectJson({{"tensors", e.first}, {"bytes", e.second}});
+        j.addRaw("bytes_by_type", types + "}");
+        j.add("deepseek_v4", arch == "deepseek4");
+        j.print();
+    } else {
+        std::printf("%s: GGUF v%u, architecture %s%s%s\n", path.c_str(), g.version, arch.empty() ? "(none)" : arch.c_str(),
+                    text("general.name").empty() ? "" : ", ", text("general.name").c_str());
+        std::printf("weights       %s (%llu bytes) in %zu tensors; %zu metadata entries, alignment %llu\n",
+                    gib(double(total)).c_str(), static_cast<unsigned long long>(total), g.tensors.size(), g.metadata.size(),
+                    static_cast<unsigned long long>(g.alignment));
+        for (const auto& [name, e] : byType)
+            std::printf("  %-8s %5llu tensors  %s\n", name.c_str(), static_cast<unsigned long long>(e.first),
+                        gib(double(e.second)).c_str());
+    }
+    if (arch != "deepseek4")
+        return fail("model-info", path + ": architecture " + (arch.empty() ? std::string("(none)") : arch) +
+                                      " is not DeepSeek-V4 (deepseek4)",
+                    ExitFailed);
+    return ExitOk;
+}
+
 int run(const std::vector<std::string>& argv) {
     Args args({"json"}, {"chunk"});
     if (!args.parse(argv)) return fail("model-info", args.error(), ExitUsage);
@@ -72,6 +129,7 @@ int run(const std::vector<std::string>& argv) {
         return fail("model-info", args.error().empty() ? "--chunk must be positive" : args.error(), ExitUsage);
 
     const std::string path = args.positional()[0];
+    if (endsWith(path, ".gguf")) return ggufInfo(path, args.has("json"));
     std::error_code ec;
     const bool isDir = std::filesystem::is_directory(path, ec);
     const std::string configPath = isDir ? path + "/config.json" : path;
@@ -162,11 +220,13 @@ int run(const std::vector<std::string>& argv) {
 
 const Command kModelInfoCommand{
     "model-info", "Show a model's configuration and memory plan",
-    "Usage: folio-cli model-info DIR [--json] [--chunk N]\n\n"
+    "Usage: folio-cli model-info DIR|FILE.gguf [--json] [--chunk N]\n\n"
     "Prints the configuration and the memory plan: weight bytes by kind, KV state bytes per token\n"
     "and at 256K and 1M tokens (bf16 and fp8 entries, window excluded), scratch for an N-token\n"
     "chunk (default 2048). DIR holds config.json (a path to a config.json file works too); when it\n"
-    "also holds safetensors shards, the checkpoint is validated against the config.\n",
+    "also holds safetensors shards, the checkpoint is validated against the config. A .gguf file\n"
+    "is described from its header: architecture, tensors and bytes by ggml type (a file of another\n"
+    "architecture than deepseek4 is described, then refused).\n",
     run};
 
 } // namespace folio::cli

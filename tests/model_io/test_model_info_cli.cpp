@@ -1,4 +1,5 @@
 // folio-cli model-info and make-model end to end.
+#include "model_io/gguf.h"
 #include "test_support.h"
 
 #include <QFile>
@@ -23,6 +24,7 @@ private slots:
     void humanSummary();
     void makeTinyThenInfo();
     void reportsAnInvalidCheckpoint();
+    void describesAGgufFile();
     void usageErrors_data();
     void usageErrors();
 };
@@ -88,6 +90,55 @@ void TestModelInfoCli::makeTinyThenInfo() {
     QCOMPARE(o["csa_layers"].toInt(), 3);
     QCOMPARE(o["hca_layers"].toInt(), 2);
     QCOMPARE(o["swa_layers"].toInt(), 1);
+}
+
+void TestModelInfoCli::describesAGgufFile() {
+    using folio::model::GgmlType;
+    QTemporaryDir tmp;
+    auto write = [&](const QString& name, const std::string& arch) {
+        folio::model::GgufWriter w;
+        w.addString("general.architecture", arch);
+        w.addString("general.name", "test");
+        w.addTensor("a.weight", {64, 3}, GgmlType::Q8_0, std::vector<std::uint8_t>(6 * 34, 1));
+        w.addTensor("b.weight", {64, 2}, GgmlType::Q8_0, std::vector<std::uint8_t>(4 * 34, 1));
+        w.addTensor("e.weight", {32, 4}, GgmlType::MXFP4, std::vector<std::uint8_t>(4 * 17, 2));
+        w.addTensor("n.weight", {5}, GgmlType::F32, std::vector<std::uint8_t>(20, 3));
+        const QString path = tmp.filePath(name);
+        const folio::Status st = w.write(path.toStdString());
+        return st.ok() ? path : QString();
+    };
+    const QString ds = write("ds.gguf", "deepseek4");
+    QVERIFY(!ds.isEmpty());
+    auto r = runCli({"model-info", ds, "--json"});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const QJsonObject o = jsonLine(r.out);
+    QCOMPARE(o["format"].toString(), QString("gguf"));
+    QCOMPARE(o["architecture"].toString(), QString("deepseek4"));
+    QCOMPARE(o["tensor_count"].toInt(), 4);
+    QCOMPARE(o["weight_bytes"].toInteger(), qint64(10 * 34 + 68 + 20));
+    const QJsonObject types = o["bytes_by_type"].toObject();
+    QCOMPARE(types["Q8_0"].toObject()["tensors"].toInt(), 2);
+    QCOMPARE(types["Q8_0"].toObject()["bytes"].toInteger(), qint64(10 * 34));
+    QCOMPARE(types["MXFP4"].toObject()["bytes"].toInteger(), qint64(68));
+    QVERIFY(o["deepseek_v4"].toBool());
+
+    // Another architecture: described, then refused as a model.
+    const QString gemma = write("gemma.gguf", "gemma3");
+    r = runCli({"model-info", gemma});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY(r.out.contains("architecture gemma3"));
+    QVERIFY2(r.err.contains("architecture gemma3 is not DeepSeek-V4"), r.err.constData());
+
+    // A damaged file: the parser's message, naming the file.
+    QFile f(ds);
+    QVERIFY(f.open(QIODevice::ReadWrite));
+    f.seek(4);
+    const char v2[4] = {2, 0, 0, 0};
+    f.write(v2, 4);
+    f.close();
+    r = runCli({"model-info", ds});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("ds.gguf: GGUF version 2 is not supported"), r.err.constData());
 }
 
 void TestModelInfoCli::reportsAnInvalidCheckpoint() {
