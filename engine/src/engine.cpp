@@ -78,6 +78,8 @@ double matrixBytes(const kernels::WeightMatrix& m) {
     case kernels::WeightFormat::BF16: return 2 * n;
     case kernels::WeightFormat::FP8Block128: return n + double((m.rows + 127) / 128 * ((m.cols + 127) / 128));
     case kernels::WeightFormat::FP4Row32: return n / 2 + n / 32;
+    case kernels::WeightFormat::Q8_0: return n / 32 * 34;
+    case kernels::WeightFormat::MXFP4: return n / 32 * 17;
     }
     return 0;
 }

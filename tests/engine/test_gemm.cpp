@@ -25,6 +25,13 @@ private slots:
 
 namespace {
 
+// IEEE half, decoded by its definition.
+double refHalf(std::uint16_t h) {
+    const int sign = h >> 15, exp = (h >> 10) & 31, man = h & 1023;
+    const double v = exp == 0 ? std::ldexp(double(man), -24) : std::ldexp(1024.0 + man, exp - 25);
+    return sign ? -v : v;
+}
+
 struct Packed {
     std::vector<std::uint8_t> data, scales;
     std::vector<double> dense; // [rows, cols] as the reference decodes it
@@ -52,6 +59,37 @@ Packed make(WeightFormat f, int rows, int cols, std::mt19937& rng) {
                 if ((b & 0x7f) == 0x7f) b = 0; // no NaNs
                 p.data[std::size_t(r) * cols + c] = b;
                 p.dense[std::size_t(r) * cols + c] = folio::reference::refE4m3(b) * std::ldexp(1.0, p.scales[std::size_t(r / 128 * scn + c / 128)] - 127);
+            }
+    } else if (f == WeightFormat::Q8_0) {
+        // ggml's block_q8_0: f16 scale, then 32 int8 values; value = scale * q.
+        const int blocks = cols / 32;
+        p.data.resize(std::size_t(rows) * blocks * 34);
+        std::uniform_int_distribution<int> q(-127, 127), mant(0, 1023), ex(8, 14);
+        for (int r = 0; r < rows; ++r)
+            for (int b = 0; b < blocks; ++b) {
+                std::uint8_t* blk = &p.data[(std::size_t(r) * blocks + b) * 34];
+                const std::uint16_t h = std::uint16_t((byte(rng) & 0x80) << 8 | ex(rng) << 10 | mant(rng));
+                blk[0] = std::uint8_t(h & 0xff);
+                blk[1] = std::uint8_t(h >> 8);
+                for (int i = 0; i < 32; ++i) {
+                    const auto v = std::int8_t(q(rng));
+                    std::memcpy(&blk[2 + i], &v, 1);
+                    p.dense[std::size_t(r) * cols + b * 32 + i] = refHalf(h) * v;
+                }
+            }
+    } else if (f == WeightFormat::MXFP4) {
+        // ggml's block_mxfp4: a UE8M0 byte, then 16 bytes: low nibbles values 0-15, high 16-31.
+        const int blocks = cols / 32;
+        p.data.resize(std::size_t(rows) * blocks * 17);
+        for (int r = 0; r < rows; ++r)
+            for (int b = 0; b < blocks; ++b) {
+                std::uint8_t* blk = &p.data[(std::size_t(r) * blocks + b) * 17];
+                blk[0] = std::uint8_t(sc(rng));
+                for (int i = 0; i < 16; ++i) blk[1 + i] = std::uint8_t(byte(rng));
+                for (int i = 0; i < 32; ++i) {
+                    const int nib = i < 16 ? blk[1 + i] & 15 : blk[1 + i - 16] >> 4;
+                    p.dense[std::size_t(r) * cols + b * 32 + i] = folio::reference::refE2m1(std::uint8_t(nib)) * std::ldexp(1.0, blk[0] - 127);
+                }
             }
     } else {
         p.data.resize(std::size_t(rows) * cols / 2);
@@ -88,6 +126,13 @@ void TestGemm::matchesReference_data() {
     QTest::newRow("fp8 1x257x1100 mt") << int(WeightFormat::FP8Block128) << 1 << 257 << 1100 << 2;
     QTest::newRow("fp4 1x300x1056 mt") << int(WeightFormat::FP4Row32) << 1 << 300 << 1056 << 2;
     QTest::newRow("bf16 1x129x530 mt") << int(WeightFormat::BF16) << 1 << 129 << 530 << 2;
+    // ggml's blocks (GGUF files).
+    QTest::newRow("q8_0 5x70x96") << int(WeightFormat::Q8_0) << 5 << 70 << 96 << 1;
+    QTest::newRow("q8_0 9x300x1056 mt") << int(WeightFormat::Q8_0) << 9 << 300 << 1056 << 2;
+    QTest::newRow("q8_0 1x257x1024 mt") << int(WeightFormat::Q8_0) << 1 << 257 << 1024 << 2;
+    QTest::newRow("mxfp4 3x96x64") << int(WeightFormat::MXFP4) << 3 << 96 << 64 << 1;
+    QTest::newRow("mxfp4 9x300x1056 mt") << int(WeightFormat::MXFP4) << 9 << 300 << 1056 << 2;
+    QTest::newRow("mxfp4 1x300x1056 mt") << int(WeightFormat::MXFP4) << 1 << 300 << 1056 << 2;
 }
 
 void TestGemm::matchesReference() {
@@ -164,7 +209,11 @@ void TestGemm::oneTokenIsBitIdenticalToABatch() {
                             // Past the threading cut-off (2^20 flops per token): tasks on both
                             // threads and the row tail as a task of its own.
                             {WeightFormat::BF16, 1030, 512, 0, 1030, 2},
-                            {WeightFormat::FP8Block128, 1040, 768, 6, 1030, 2}};
+                            {WeightFormat::FP8Block128, 1040, 768, 6, 1030, 2},
+                            {WeightFormat::Q8_0, 300, 1056, 3, 290, 2},
+                            {WeightFormat::Q8_0, 64, 96, 0, 64, 1},
+                            {WeightFormat::MXFP4, 300, 1024, 5, 290, 2},
+                            {WeightFormat::MXFP4, 40, 64, 0, 40, 1}};
     std::mt19937 rng(11);
     for (const Shape& sh : shapes) {
         Packed p = make(sh.f, sh.rows, sh.cols, rng);

@@ -56,7 +56,15 @@ if [ ! -f "$model/config.json" ]; then
 fi
 gguf=$cache/flash-shape-seed1.gguf
 if [ ! -f "$gguf" ]; then
-  "$venv/bin/python" "$src/convert_hf_to_gguf.py" "$model" --outfile "$gguf" --outtype q8_0
+  # The converter only takes tokenizers it knows: the synthetic model's weights beside DeepSeek's
+  # real tokenizer (same vocabulary size, from ../shared/fixtures), in a folder of links.
+  tok=${FOLIO_SHARED_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}/fixtures/tokenizer/deepseek-v3
+  [ -f "$tok/tokenizer.json" ] || { echo "needs DeepSeek's tokenizer at $tok"; exit 1; }
+  conv=$cache/flash-shape-seed1-convert
+  rm -rf "$conv" && mkdir -p "$conv"
+  for f in "$model"/*.safetensors "$model"/model.safetensors.index.json "$model"/config.json; do ln -s "$f" "$conv/"; done
+  cp "$tok"/tokenizer.json "$tok"/tokenizer_config.json "$conv/"
+  "$venv/bin/python" "$src/convert_hf_to_gguf.py" "$conv" --outfile "$gguf" --outtype q8_0
 fi
 
 run_pair() { # run_pair LABEL

@@ -28,6 +28,8 @@ public:
     kc::CudaStatus matrix(const kernels::WeightMatrix& m, kc::DeviceWeight* out) {
         *out = kc::DeviceWeight{m.format, m.rows, m.cols, nullptr, nullptr};
         if (!m.data) return {};
+        if (m.format == kernels::WeightFormat::Q8_0 || m.format == kernels::WeightFormat::MXFP4)
+            return kc::CudaStatus("the CUDA backend does not run GGUF Q8_0/MXFP4 weights yet (the CPU does)");
         void* d = nullptr;
         FOLIO_STATUS_TRY(arena_.upload(m.data, weightDataBytes(m), &d, stream_));
         out->data = d;
@@ -103,6 +105,10 @@ std::size_t weightDataBytes(const kernels::WeightMatrix& m) {
         return n;
     case kernels::WeightFormat::FP4Row32:
         return n / 2;
+    case kernels::WeightFormat::Q8_0:
+        return n / 32 * 34;
+    case kernels::WeightFormat::MXFP4:
+        return n / 32 * 17;
     }
     return 0;
 }

@@ -278,8 +278,10 @@ template <class Decoder> void gemvGroups(const float* x, Decoder& d, std::int64_
 bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, std::int64_t rowCount, float* y,
                   ThreadPool* pool, bool threaded) {
     // Groups must not straddle a 128-row fp8 scale block: rowBegin a multiple of 8 keeps them inside.
-    const bool grouped = w.format != WeightFormat::F32 && w.cols % kKTile == 0 &&
-                         (w.format != WeightFormat::FP8Block128 || rowBegin % kGroup == 0);
+    // The grouped decoders take the checkpoint formats; F32 and the GGUF blocks the general path.
+    const bool grouped = (w.format == WeightFormat::BF16 || w.format == WeightFormat::FP4Row32 ||
+                          (w.format == WeightFormat::FP8Block128 && rowBegin % kGroup == 0)) &&
+                         w.cols % kKTile == 0;
     if (!grouped) {
         constexpr std::int64_t kRowTile = 4 * kNr;
         const std::int64_t tiles = (rowCount + kRowTile - 1) / kRowTile;

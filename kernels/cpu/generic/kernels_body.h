@@ -230,6 +230,31 @@ void dequantizeRowImpl(const WeightMatrix& w, std::int64_t row, std::int64_t c0,
         }
         return;
     }
+    case WeightFormat::Q8_0: { // d x q, exact in f32 (11 + 8 significant bits), as ggml dequantizes
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row * (w.cols / 32) * 34;
+        for (std::int64_t c = c0; c < c0 + len;) {
+            const std::int64_t b = c / 32, end = imin(c0 + len, (b + 1) * 32);
+            const std::uint8_t* blk = p + b * 34;
+            const float d = halfToFloat(std::uint16_t(blk[0] | (blk[1] << 8)));
+            const auto* q = reinterpret_cast<const std::int8_t*>(blk + 2) - b * 32;
+            for (; c < end; ++c) out[c - c0] = d * float(q[c]);
+        }
+        return;
+    }
+    case WeightFormat::MXFP4: { // e2m1 x 2^(e - 127): ggml's 2 e2m1 x 2^(e - 128), the same exact value
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row * (w.cols / 32) * 17;
+        for (std::int64_t c = c0; c < c0 + len;) {
+            const std::int64_t b = c / 32, end = imin(c0 + len, (b + 1) * 32);
+            const std::uint8_t* blk = p + b * 17;
+            const float s = e8m0[blk[0]];
+            for (; c < end; ++c) {
+                const std::int64_t j = c - b * 32;
+                const std::uint8_t byte = blk[1 + (j & 15)];
+                out[c - c0] = decodeE2m1(j < 16 ? std::uint32_t(byte & 15u) : std::uint32_t(byte >> 4)) * s;
+            }
+        }
+        return;
+    }
     }
 }
 

@@ -84,6 +84,17 @@ inline float decodeE2m1(std::uint32_t n) {
     return (n & 8u) ? -v : v;
 }
 
+// IEEE half to float, exactly (subnormals, infinities and NaNs included).
+inline float halfToFloat(std::uint16_t h) {
+    const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+    if (exp == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (man << 13));
+    if (exp == 0) {
+        const float v = float(man) * 0x1p-24f; // exact: man < 2^10
+        return sign ? -v : v;
+    }
+    return std::bit_cast<float>(sign | ((exp + 112u) << 23) | (man << 13));
+}
+
 // A growable 64-byte aligned float buffer (no std::vector here: its members would be instantiated
 // with this variant's flags and could be the copy the rest of the program calls).
 struct Scratch {

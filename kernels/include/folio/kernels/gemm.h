@@ -1,6 +1,6 @@
 // Linear layers on the CPU: y[n, rows] = x[n, cols] . W[rows, cols]^T with W stored as in the
 // checkpoint (f32, bf16, fp8 e4m3 with 128x128 UE8M0 block scales, or fp4 e2m1 packed two per byte
-// with one UE8M0 scale per 32 inputs). The weights are dequantized tile by tile inside the GEMM,
+// with one UE8M0 scale per 32 inputs) or as in a GGUF file (ggml's Q8_0 and MXFP4 blocks). The weights are dequantized tile by tile inside the GEMM,
 // never into a second copy of the model. Accumulation is fp32.
 #pragma once
 
@@ -10,7 +10,10 @@ namespace folio::kernels {
 
 class ThreadPool;
 
-enum class WeightFormat : int { F32 = 0, BF16 = 1, FP8Block128 = 2, FP4Row32 = 3 };
+// Q8_0 and MXFP4 are ggml's blocks of 32 inputs, row-major, scales inside the blocks (no `scales`):
+// Q8_0 = f16 scale + 32 int8 (value = scale x q; 34 bytes); MXFP4 = UE8M0 scale byte + 16 bytes
+// whose low nibbles are inputs 0-15 and high nibbles inputs 16-31, e2m1 codes (17 bytes).
+enum class WeightFormat : int { F32 = 0, BF16 = 1, FP8Block128 = 2, FP4Row32 = 3, Q8_0 = 4, MXFP4 = 5 };
 
 struct WeightMatrix {
     WeightFormat format = WeightFormat::F32;
@@ -20,6 +23,7 @@ struct WeightMatrix {
     // FP8Block128: [ceil(rows/128), ceil(cols/128)] bytes; FP4Row32: [rows, cols/32] bytes.
     const std::uint8_t* scales = nullptr;
 
+    // Whether the scales come in their own array (`scales`).
     bool quantized() const {
         return format == WeightFormat::FP8Block128 || format == WeightFormat::FP4Row32;
     }
