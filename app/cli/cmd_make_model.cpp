@@ -4,6 +4,9 @@
 #include "json_line.h"
 
 // Developer tooling over the engine's checkpoint internals (folio_cli sees engine/src).
+#include "model_io/config.h"
+#include "model_io/gguf_model.h"
+#include "model_io/safetensors.h"
 #include "model_io/synthetic.h"
 
 #include <chrono>
@@ -14,7 +17,7 @@ namespace folio::cli {
 namespace {
 
 int run(const std::vector<std::string>& argv) {
-    Args args({"json"}, {"preset", "layers", "experts", "seed", "out", "shards"});
+    Args args({"json"}, {"preset", "layers", "experts", "seed", "out", "shards", "gguf"});
     if (!args.parse(argv)) return fail("make-model", args.error(), ExitUsage);
     if (!args.positional().empty()) return fail("make-model", "unexpected argument " + args.positional()[0], ExitUsage);
     model::SyntheticOptions o;
@@ -34,15 +37,35 @@ int run(const std::vector<std::string>& argv) {
     o.experts = int(experts);
     o.seed = std::uint64_t(seed);
     o.shards = int(shards);
+    const std::string ggufType = args.valueOr("gguf", "");
+    if (!ggufType.empty() && ggufType != "q8_0" && ggufType != "f32")
+        return fail("make-model", "--gguf must be q8_0 (llama.cpp's converter: MXFP4 experts, Q8_0 attention) or f32 "
+                                  "(fp8 weights widened exactly)",
+                    ExitUsage);
 
     const auto t0 = std::chrono::steady_clock::now();
     const Status s = model::makeSyntheticModel(o, *out, [](const std::string& line) {
         std::fprintf(stderr, "make-model: %s\n", line.c_str());
     });
     if (!s) return fail("make-model", s.error());
+    std::string ggufPath;
+    if (!ggufType.empty()) { // the same checkpoint as GGUF, in llama.cpp's layout
+        auto cfg = model::loadConfig(*out + "/config.json");
+        if (!cfg) return fail("make-model", cfg.error());
+        auto ck = model::Checkpoint::open(*out);
+        if (!ck) return fail("make-model", ck.error());
+        ggufPath = *out + "/model-" + ggufType + ".gguf";
+        const Status g = model::writeGgufModel(**ck, *cfg, ggufType == "f32" ? model::GgufFp8As::F32 : model::GgufFp8As::Q8_0,
+                                               ggufPath);
+        if (!g) return fail("make-model", g.error());
+        std::fprintf(stderr, "make-model: wrote %s\n", ggufPath.c_str());
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (args.has("json")) {
-        JsonLine().add("out", *out).add("preset", preset).add("seed", std::int64_t(seed)).add("seconds", seconds).print();
+        JsonLine j;
+        j.add("out", *out).add("preset", preset).add("seed", std::int64_t(seed)).add("seconds", seconds);
+        if (!ggufPath.empty()) j.add("gguf", ggufPath);
+        j.print();
     } else {
         std::printf("wrote %s (%s, seed %lld) in %.1f s\n", out->c_str(), preset.c_str(), seed, seconds);
     }
@@ -54,11 +77,13 @@ int run(const std::vector<std::string>& argv) {
 const Command kMakeModelCommand{
     "make-model", "Write a synthetic checkpoint in the real DeepSeek-V4 layout",
     "Usage: folio-cli make-model --preset tiny|flash-shape|pro-shape [--layers N] [--experts N]\n"
-    "                            --seed S --out DIR [--shards N] [--json]\n\n"
+    "                            --seed S --out DIR [--shards N] [--gguf q8_0|f32] [--json]\n\n"
     "Writes config.json, safetensors shards with model.safetensors.index.json and a tokenizer.\n"
     "tiny: hidden 256, 6 layers (SWA, CSA, HCA) + MTP, 16 experts; flash-shape and pro-shape: the\n"
     "real dimensions with 2 layers and 16 experts unless --layers / --experts say otherwise.\n"
-    "Weights are random, deterministic in the seed, fp8/fp4 encoded as in the real checkpoints.\n",
+    "Weights are random, deterministic in the seed, fp8/fp4 encoded as in the real checkpoints.\n"
+    "--gguf also writes DIR/model-TYPE.gguf, the same weights in llama.cpp's deepseek4 layout: q8_0\n"
+    "as its converter does (MXFP4 experts, fp8 re-quantized to Q8_0), f32 with fp8 widened exactly.\n",
     run};
 
 } // namespace folio::cli

@@ -6,6 +6,7 @@
 #include "model/forward.h"
 #include "model/state_io.h"
 #include "model/weights.h"
+#include "model_io/gguf_model.h"
 #include "model_io/config.h"
 #include "model_io/safetensors.h"
 
@@ -234,12 +235,19 @@ Result<std::unique_ptr<Model>> Model::open(const std::string& directory, const M
     std::string cpuError;
     if (!cpuKernelsUsable(&cpuError)) return makeError(cpuError);
     auto impl = std::make_unique<Impl>();
-    auto cfg = model::loadConfig(directory + "/config.json");
-    if (!cfg.ok()) return makeError(cfg.error());
-    impl->cfg = std::move(cfg.value());
-    auto ck = model::Checkpoint::open(directory);
-    if (!ck.ok()) return makeError(ck.error());
-    impl->checkpoint = std::move(ck.value());
+    if (model::isGgufPath(directory)) { // one .gguf (or its first split part) is a model
+        auto g = model::openGgufModel(directory);
+        if (!g.ok()) return makeError(g.error());
+        impl->cfg = std::move(g->config);
+        impl->checkpoint = std::move(g->checkpoint);
+    } else {
+        auto cfg = model::loadConfig(directory + "/config.json");
+        if (!cfg.ok()) return makeError(cfg.error());
+        impl->cfg = std::move(cfg.value());
+        auto ck = model::Checkpoint::open(directory);
+        if (!ck.ok()) return makeError(ck.error());
+        impl->checkpoint = std::move(ck.value());
+    }
     const model::Checkpoint* ckp = impl->checkpoint.get();
     auto w = model::bindWeights(impl->cfg, [ckp](const std::string& n) { return ckp->find(n); });
     if (!w.ok()) return makeError(directory + ": " + w.error());

@@ -98,9 +98,18 @@ public:
                 m.scales = s->data;
             break;
         }
+        case DType::Q8_0:
+        case DType::MXFP4:
+            m.format = t->dtype == DType::Q8_0 ? kernels::WeightFormat::Q8_0 : kernels::WeightFormat::MXFP4;
+            if (cols % 32 != 0) {
+                error_ = "tensor " + t->name + ": " + dtypeName(t->dtype) + " weights need an input width divisible by 32";
+                break;
+            }
+            expectShape(t, {rows, cols});
+            break;
         default:
             error_ = "tensor " + t->name + " in " + t->shard + " has dtype " + dtypeName(t->dtype) +
-                     ", not a weight format (F32, BF16, F8_E4M3, packed fp4)";
+                     ", not a weight format (F32, BF16, F8_E4M3, packed fp4, Q8_0, MXFP4)";
         }
         return m;
     }
@@ -165,8 +174,14 @@ public:
         m.gate = matrix(p + ".gate", E, D);
         if (hashed) {
             const TensorView* t = tensor(p + ".gate.tid2eid");
-            if (expectShape(t, {cfg_.vocabSize, cfg_.numExpertsPerTok}) && expectDtype(t, {DType::I64})) {
-                m.tid2eid = reinterpret_cast<const std::int64_t*>(t->data);
+            if (expectShape(t, {cfg_.vocabSize, cfg_.numExpertsPerTok}) && expectDtype(t, {DType::I64, DType::I32})) {
+                if (t->dtype == DType::I32) { // GGUF: widened once
+                    const auto* v = reinterpret_cast<const std::int32_t*>(t->data);
+                    m.tid2eidWidened.assign(v, v + t->numel());
+                    m.tid2eid = m.tid2eidWidened.data();
+                } else {
+                    m.tid2eid = reinterpret_cast<const std::int64_t*>(t->data);
+                }
                 for (std::int64_t i = 0; i < t->numel(); ++i)
                     if (m.tid2eid[i] < 0 || m.tid2eid[i] >= E) {
                         error_ = "tensor " + t->name + " names expert " + std::to_string(m.tid2eid[i]) +

@@ -59,6 +59,7 @@ struct MoeWeights {
     WeightMatrix gate;              // [E, D] bf16 (computed in fp32)
     std::vector<float> bias;        // [E] (biased layers)
     const std::int64_t* tid2eid = nullptr; // [vocab, topk] (hash layers)
+    std::vector<std::int64_t> tid2eidWidened; // tid2eid's storage when the file holds it as int32 (GGUF)
     std::vector<ExpertWeights> experts;
     ExpertWeights shared;
     bool hashed() const { return tid2eid != nullptr; }

@@ -147,8 +147,10 @@ void readQuantization(Reader& r, const json& root, const std::string& source, Mo
     r.adopt(q); // the message keeps the dotted key: "...: key 'quantization_config.fmt': ..."
 }
 
+} // namespace
+
 // Cross-key checks: every relation that shapes or kernels depend on.
-std::string checkConsistency(const ModelConfig& c) {
+std::string checkConfigConsistency(const ModelConfig& c) {
     if (c.modelType != "deepseek_v4") return "key 'model_type': expected \"deepseek_v4\", got \"" + c.modelType + "\"";
     const std::size_t want = std::size_t(c.numHiddenLayers) + std::size_t(c.numNextnPredictLayers);
     if (c.compressRatios.size() != want)
@@ -199,8 +201,6 @@ std::string checkConsistency(const ModelConfig& c) {
         return "key 'rope_scaling.original_max_position_embeddings': exceeds max_position_embeddings";
     return {};
 }
-
-} // namespace
 
 Result<ModelConfig> parseConfig(const std::string& jsonText, const std::string& source) {
     const json root = json::parse(jsonText, nullptr, /*allow_exceptions=*/false);
@@ -275,7 +275,7 @@ Result<ModelConfig> parseConfig(const std::string& jsonText, const std::string& 
     r.string("expert_dtype", &c.expertDtype, false);
 
     if (r.failed()) return makeError(r.error());
-    if (const std::string e = checkConsistency(c); !e.empty()) return makeError(source + ": " + e);
+    if (const std::string e = checkConfigConsistency(c); !e.empty()) return makeError(source + ": " + e);
     return c;
 }
 

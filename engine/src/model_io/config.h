@@ -79,4 +79,8 @@ struct ModelConfig {
 Result<ModelConfig> parseConfig(const std::string& jsonText, const std::string& source);
 Result<ModelConfig> loadConfig(const std::string& path);
 
+// The cross-key checks parseConfig makes (what shapes and kernels depend on), for a config from
+// elsewhere (a GGUF file's metadata): empty when consistent, else a message naming the key.
+std::string checkConfigConsistency(const ModelConfig& c);
+
 } // namespace folio::model

@@ -208,6 +208,16 @@ Status Checkpoint::addShard(const std::string& fileName) {
     return {};
 }
 
+std::unique_ptr<Checkpoint> Checkpoint::fromViews(std::string source, std::vector<std::unique_ptr<MappedFile>> files,
+                                                  std::vector<TensorView> tensors) {
+    std::unique_ptr<Checkpoint> c(new Checkpoint);
+    c->dir_ = std::move(source);
+    c->files_ = std::move(files);
+    c->tensors_ = std::move(tensors);
+    for (std::size_t i = 0; i < c->tensors_.size(); ++i) c->byName_.emplace(c->tensors_[i].name, i);
+    return c;
+}
+
 Result<std::unique_ptr<Checkpoint>> Checkpoint::open(const std::string& dir) {
     std::unique_ptr<Checkpoint> c(new Checkpoint);
     c->dir_ = dir;

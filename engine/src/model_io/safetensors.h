@@ -74,6 +74,10 @@ private:
 class Checkpoint {
 public:
     static Result<std::unique_ptr<Checkpoint>> open(const std::string& dir);
+    // A checkpoint of tensors read from elsewhere (GGUF): `files` stay mapped for its lifetime and
+    // every view points into them; `source` is what directory() names in messages.
+    static std::unique_ptr<Checkpoint> fromViews(std::string source, std::vector<std::unique_ptr<MappedFile>> files,
+                                                 std::vector<TensorView> tensors);
 
     // nullptr when absent.
     const TensorView* find(const std::string& name) const;

@@ -16,6 +16,8 @@ std::size_t dtypeBits(DType t) {
     case DType::I32: return 32;
     case DType::I64:
     case DType::F64: return 64;
+    case DType::Q8_0:
+    case DType::MXFP4: return 0; // whole blocks only
     }
     return 0;
 }
@@ -33,6 +35,8 @@ const char* dtypeName(DType t) {
     case DType::I64: return "I64";
     case DType::F4: return "F4";
     case DType::F64: return "F64";
+    case DType::Q8_0: return "Q8_0";
+    case DType::MXFP4: return "MXFP4";
     }
     return "?";
 }

@@ -22,9 +22,11 @@ enum class DType : int {
     I64 = 8,
     F4 = 9,      // packed fp4 e2m1 spelled F4 by newer writers (shape is the logical one)
     F64 = 10,
+    Q8_0 = 11,  // GGUF: ggml blocks of 32 (f16 scale + 32 int8); shape is the logical one
+    MXFP4 = 12, // GGUF: ggml blocks of 32 (UE8M0 byte + 16 bytes of e2m1 pairs); logical shape
 };
 
-std::size_t dtypeBits(DType t);   // 4 for F4, else 8 * bytes
+std::size_t dtypeBits(DType t);   // 4 for F4, else 8 * bytes; 0 for the GGUF block types
 const char* dtypeName(DType t);   // the safetensors spelling
 bool parseDType(const std::string& s, DType* out);
 std::string shapeToString(const std::vector<std::int64_t>& shape); // "[129280, 4096]"
