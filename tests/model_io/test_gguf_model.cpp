@@ -3,11 +3,18 @@
 // F32; within a stated tolerance with fp8 re-quantized to Q8_0, as llama.cpp's converter does);
 // bad files are refused with messages that name the file and what is wrong.
 #include "folio/engine.h"
+#include "folio/tokenizer.h"
 #include "model_io/config.h"
 #include "model_io/gguf_model.h"
 #include "model_io/safetensors.h"
 #include "model_io/synthetic.h"
 
+#include "test_support.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -52,6 +59,7 @@ private slots:
     void exactWithF32();
     void closeWithQ8_0();
     void refusesBadFiles();
+    void tokenizerFromTheMetadata();
 
 private:
     QTemporaryDir tmp_;
@@ -224,6 +232,69 @@ void TestGgufModel::refusesBadFiles() {
     }
     QVERIFY(lastLogits((d + "/shape.gguf").toStdString(), tokens_, &err).empty());
     QVERIFY2(QString::fromStdString(err).contains("has shape") && QString::fromStdString(err).contains("expected"), err.c_str());
+}
+
+void TestGgufModel::tokenizerFromTheMetadata() {
+    // DeepSeek's tokenizer.json written into GGUF metadata the way llama.cpp's converter writes it
+    // (tokens by id, token types, merges, pre-tokenizer "deepseek-v3"), read back: the same ids for
+    // the same text, special tokens included.
+    const QString fixtures = folio::test::fixturesDir();
+    if (fixtures.isEmpty()) QSKIP("../shared/fixtures is not there");
+    QFile f(fixtures + "/tokenizer/deepseek-v3/tokenizer.json");
+    if (!f.open(QIODevice::ReadOnly)) QSKIP("no DeepSeek tokenizer among the fixtures");
+    const QJsonObject root = QJsonDocument::fromJson(f.readAll()).object();
+    const QJsonObject vocab = root["model"].toObject()["vocab"].toObject();
+    std::map<int, std::pair<std::string, int>> byId; // id -> text, llama.cpp token type
+    for (auto it = vocab.begin(); it != vocab.end(); ++it) byId[it.value().toInt()] = {it.key().toStdString(), 1};
+    for (const QJsonValue& a : root["added_tokens"].toArray()) {
+        const QJsonObject o = a.toObject();
+        byId[o["id"].toInt()] = {o["content"].toString().toStdString(), o["special"].toBool() ? 3 : 4};
+    }
+    std::vector<std::string> tokens, merges;
+    std::vector<std::int32_t> types;
+    for (int id = 0; id <= byId.rbegin()->first; ++id) {
+        auto it = byId.find(id);
+        tokens.push_back(it != byId.end() ? it->second.first : "[PAD" + std::to_string(id) + "]");
+        types.push_back(it != byId.end() ? it->second.second : 5);
+    }
+    for (const QJsonValue& m : root["model"].toObject()["merges"].toArray()) {
+        if (m.isString()) merges.push_back(m.toString().toStdString());
+        else merges.push_back(m.toArray()[0].toString().toStdString() + " " + m.toArray()[1].toString().toStdString());
+    }
+    GgufWriter w;
+    w.addString("general.architecture", "deepseek4");
+    w.addString("tokenizer.ggml.model", "gpt2");
+    w.addString("tokenizer.ggml.pre", "deepseek-v3");
+    w.addStringArray("tokenizer.ggml.tokens", tokens);
+    w.addI32Array("tokenizer.ggml.token_type", types);
+    w.addStringArray("tokenizer.ggml.merges", merges);
+    const std::string path = tmp_.filePath("vocab.gguf").toStdString();
+    QVERIFY(w.write(path).ok());
+
+    auto fromGguf = Tokenizer::load(path);
+    QVERIFY2(fromGguf.ok(), fromGguf.ok() ? "" : fromGguf.error().c_str());
+    auto fromJson = Tokenizer::load((fixtures + "/tokenizer/deepseek-v3").toStdString());
+    QVERIFY(fromJson.ok());
+    QFile book(fixtures + "/books/pride_and_prejudice.txt");
+    QVERIFY(book.open(QIODevice::ReadOnly));
+    const std::string text = book.read(200000).toStdString() +
+                             " 12345 数字 日本語テキスト <｜begin▁of▁sentence｜>x<｜User｜>hi<｜Assistant｜><think>";
+    const auto a = (*fromJson)->encodeWithSpecial(text), b = (*fromGguf)->encodeWithSpecial(text);
+    QVERIFY(a.size() > 10000);
+    QCOMPARE(b, a);
+    QCOMPARE((*fromGguf)->encode(text), (*fromJson)->encode(text));
+    QCOMPARE((*fromGguf)->decode(b), (*fromJson)->decode(a));
+
+    // Another pre-tokenizer is named, not guessed.
+    GgufWriter other;
+    other.addString("tokenizer.ggml.model", "gpt2");
+    other.addString("tokenizer.ggml.pre", "llama-bpe");
+    other.addStringArray("tokenizer.ggml.tokens", {"a"});
+    const std::string otherPath = tmp_.filePath("llama.gguf").toStdString();
+    QVERIFY(other.write(otherPath).ok());
+    auto refused = Tokenizer::load(otherPath);
+    QVERIFY(!refused.ok());
+    QVERIFY2(QString::fromStdString(refused.error()).contains("tokenizer.ggml.pre is \"llama-bpe\""), refused.error().c_str());
 }
 
 QTEST_APPLESS_MAIN(TestGgufModel)

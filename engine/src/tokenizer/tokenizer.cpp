@@ -2,7 +2,11 @@
 #include "folio/tokenizer.h"
 
 #include "encoder.h"
+#include "gguf_vocab.h"
 #include "loader.h"
+#include "model_io/gguf.h"
+#include "model_io/gguf_model.h"
+#include "model_io/safetensors.h"
 #include "pretokenizer.h"
 #include "utf8.h"
 
@@ -26,6 +30,25 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::load(const std::string& pathToJson
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::path path(pathToJsonOrDir);
+    if (model::isGgufPath(pathToJsonOrDir)) { // a GGUF model carries its vocabulary
+        auto mapped = model::MappedFile::open(pathToJsonOrDir);
+        if (!mapped) return makeError(mapped.error());
+        auto g = model::parseGguf((*mapped)->data(), (*mapped)->size(), pathToJsonOrDir);
+        if (!g) return makeError(g.error());
+        auto text = [&](const char* key) {
+            const model::GgufValue* v = g->find(key);
+            return v && v->type == model::GgufValueType::String ? v->s : std::string();
+        };
+        const model::GgufValue* tokens = g->find("tokenizer.ggml.tokens");
+        const model::GgufValue* types = g->find("tokenizer.ggml.token_type");
+        const model::GgufValue* merges = g->find("tokenizer.ggml.merges");
+        auto json = tok::tokenizerJsonFromGguf(text("tokenizer.ggml.model"), text("tokenizer.ggml.pre"),
+                                               tokens ? tokens->strings : std::vector<std::string>{},
+                                               types ? types->ints : std::vector<std::int64_t>{},
+                                               merges ? merges->strings : std::vector<std::string>{}, pathToJsonOrDir);
+        if (!json) return makeError(json.error());
+        return loadFromString(*json, pathToJsonOrDir);
+    }
     if (fs::is_directory(path, ec)) path /= "tokenizer.json";
     std::ifstream in(path, std::ios::binary);
     if (!in) return makeError(path.string() + ": cannot open (" + std::strerror(errno) + ")");

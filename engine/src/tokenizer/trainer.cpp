@@ -8,6 +8,7 @@
 // the best pair comes from a max-heap whose stale entries are skipped when popped.
 #include "byte_level.h"
 #include "folio/tokenizer.h"
+#include "gguf_vocab.h"
 #include "loader.h"
 #include "pretokenizer.h"
 #include "utf8.h"
@@ -29,21 +30,7 @@ std::uint64_t pairKey(int32_t a, int32_t b) {
            static_cast<std::uint32_t>(b);
 }
 
-ojson deepseekPreTokenizer() {
-    auto split = [](const std::string& re) {
-        return ojson{{"type", "Split"},
-                     {"pattern", {{"Regex", re}}},
-                     {"behavior", "Isolated"},
-                     {"invert", false}};
-    };
-    return ojson{{"type", "Sequence"},
-                 {"pretokenizers",
-                  {split("\\p{N}{1,3}"), split(tok::kCjkRegex), split(tok::kDeepSeekWordsRegex),
-                   ojson{{"type", "ByteLevel"},
-                         {"add_prefix_space", false},
-                         {"trim_offsets", true},
-                         {"use_regex", false}}}}};
-}
+ojson deepseekPreTokenizer() { return ojson::parse(tok::deepseekPreTokenizerJson()); }
 
 } // namespace
 
