@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 namespace folio::cli {
 
@@ -55,8 +57,10 @@ int run(const std::vector<std::string>& argv) {
         auto ck = model::Checkpoint::open(*out);
         if (!ck) return fail("make-model", ck.error());
         ggufPath = *out + "/model-" + ggufType + ".gguf";
+        std::ifstream tj(*out + "/tokenizer.json", std::ios::binary);
+        const std::string tokenizerJson((std::istreambuf_iterator<char>(tj)), std::istreambuf_iterator<char>());
         const Status g = model::writeGgufModel(**ck, *cfg, ggufType == "f32" ? model::GgufFp8As::F32 : model::GgufFp8As::Q8_0,
-                                               ggufPath);
+                                               ggufPath, tokenizerJson);
         if (!g) return fail("make-model", g.error());
         std::fprintf(stderr, "make-model: wrote %s\n", ggufPath.c_str());
     }

@@ -77,8 +77,11 @@ void TestGgufModel::initTestCase() {
     QVERIFY(cfg.ok());
     auto ck = Checkpoint::open(dir_);
     QVERIFY(ck.ok());
-    QVERIFY(writeGgufModel(**ck, *cfg, GgufFp8As::F32, dir_ + "/f32.gguf").ok());
-    QVERIFY(writeGgufModel(**ck, *cfg, GgufFp8As::Q8_0, dir_ + "/q8_0.gguf").ok());
+    QFile tj(QString::fromStdString(dir_ + "/tokenizer.json"));
+    QVERIFY(tj.open(QIODevice::ReadOnly));
+    const std::string tokenizerJson = tj.readAll().toStdString();
+    QVERIFY(writeGgufModel(**ck, *cfg, GgufFp8As::F32, dir_ + "/f32.gguf", tokenizerJson).ok());
+    QVERIFY(writeGgufModel(**ck, *cfg, GgufFp8As::Q8_0, dir_ + "/q8_0.gguf", tokenizerJson).ok());
     for (int i = 0; i < 70; ++i) tokens_.push_back(3 + (i * 37) % 500);
 }
 
@@ -115,6 +118,13 @@ void TestGgufModel::configFromMetadata() {
     QCOMPARE(e->dtype, DType::MXFP4);
     QCOMPARE(e->shape, (std::vector<std::int64_t>{a.hiddenSize, a.moeIntermediateSize}));
     QCOMPARE(g->checkpoint->find("layers.0.attn.wq_a.weight")->dtype, DType::Q8_0);
+    // The model's own tokenizer travels in the file.
+    auto fromGguf = Tokenizer::load(dir_ + "/q8_0.gguf");
+    QVERIFY2(fromGguf.ok(), fromGguf.ok() ? "" : fromGguf.error().c_str());
+    auto fromDir = Tokenizer::load(dir_);
+    QVERIFY(fromDir.ok());
+    const std::string text = "The quick brown fox, 2024: <think>why?</think> 数字";
+    QCOMPARE((*fromGguf)->encodeWithSpecial(text), (*fromDir)->encodeWithSpecial(text));
 }
 
 void TestGgufModel::exactWithF32() {

@@ -1,5 +1,7 @@
 #include "gguf_model.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -401,7 +403,8 @@ std::map<std::string, std::string> invert(const std::map<std::string, std::strin
 
 } // namespace
 
-Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp8As, const std::string& path) {
+Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp8As, const std::string& path,
+                      const std::string& tokenizerJson) {
     GgufWriter w;
     const std::string a = "deepseek4.";
     w.addString("general.architecture", "deepseek4");
@@ -445,6 +448,32 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp
     w.addF32Array(a + "swiglu_clamp_exp", std::vector<float>(std::size_t(cfg.numHiddenLayers), float(cfg.swigluLimit)));
     std::vector<std::int32_t> ratios(cfg.compressRatios.begin(), cfg.compressRatios.end());
     w.addI32Array(a + "attention.compress_ratios", ratios);
+    if (!tokenizerJson.empty()) { // llama.cpp's layout: tokens by id, their types, merges
+        const nlohmann::json t = nlohmann::json::parse(tokenizerJson, nullptr, false);
+        if (t.is_discarded() || !t.contains("model") || !t["model"].contains("vocab"))
+            return makeError(path + ": the tokenizer.json to embed is not valid");
+        std::map<std::int64_t, std::pair<std::string, int>> byId;
+        for (const auto& [text, id] : t["model"]["vocab"].items()) byId[id.get<std::int64_t>()] = {text, 1};
+        if (t.contains("added_tokens"))
+            for (const auto& added : t["added_tokens"])
+                byId[added["id"].get<std::int64_t>()] = {added["content"].get<std::string>(),
+                                                          added.value("special", false) ? 3 : 4};
+        std::vector<std::string> tokens, merges;
+        std::vector<std::int32_t> types;
+        const std::int64_t last = byId.empty() ? -1 : byId.rbegin()->first;
+        for (std::int64_t id = 0; id <= last || id < cfg.vocabSize; ++id) {
+            auto it = byId.find(id);
+            tokens.push_back(it != byId.end() ? it->second.first : "[PAD" + std::to_string(id) + "]");
+            types.push_back(it != byId.end() ? it->second.second : 5);
+        }
+        for (const auto& m : t["model"]["merges"])
+            merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
+        w.addString("tokenizer.ggml.model", "gpt2");
+        w.addString("tokenizer.ggml.pre", "deepseek-v3");
+        w.addStringArray("tokenizer.ggml.tokens", tokens);
+        w.addI32Array("tokenizer.ggml.token_type", types);
+        w.addStringArray("tokenizer.ggml.merges", merges);
+    }
     w.addU32("tokenizer.ggml.bos_token_id", std::uint32_t(cfg.bosTokenId));
     w.addU32("tokenizer.ggml.eos_token_id", std::uint32_t(cfg.eosTokenId));
 

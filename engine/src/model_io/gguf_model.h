@@ -34,8 +34,10 @@ enum class GgufFp8As : int { Q8_0 = 0, F32 = 1 };
 
 // Writes `ck` (with `cfg`) as one GGUF file in llama.cpp's deepseek4 layout: its metadata keys
 // and tensor names, experts of a layer in one tensor. The MTP block is left out, as the converter
-// does by default.
-Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp8As, const std::string& path);
+// does by default. `tokenizerJson` (the text of a tokenizer.json; may be empty) becomes the
+// tokenizer.ggml.* metadata.
+Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp8As, const std::string& path,
+                      const std::string& tokenizerJson = {});
 
 // Whether `path` names a GGUF file (by its extension).
 bool isGgufPath(const std::string& path);
