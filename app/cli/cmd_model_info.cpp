@@ -7,6 +7,7 @@
 // Developer tooling over the engine's checkpoint internals (folio_cli sees engine/src).
 #include "model_io/config.h"
 #include "model_io/gguf.h"
+#include "model_io/gguf_model.h"
 #include "model_io/memory_plan.h"
 #include "model_io/safetensors.h"
 #include "model_io/tensor_spec.h"
@@ -15,7 +16,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+
+#include <unistd.h>
 
 namespace folio::cli {
 
@@ -90,9 +94,31 @@ int ggufInfo(const std::string& path, bool json) {
         e.second += t.bytes;
         total += t.bytes;
     }
+    // A deepseek4 file: the model's memory plan from its metadata, against this machine's RAM.
+    std::string configError;
+    std::optional<model::ModelConfig> cfg;
+    if (arch == "deepseek4") {
+        auto c = model::ggufModelConfig(g, path);
+        if (c) cfg = *c;
+        else configError = c.error();
+    }
+    const std::uint64_t ram = std::uint64_t(sysconf(_SC_PHYS_PAGES)) * std::uint64_t(sysconf(_SC_PAGESIZE));
+    std::uint64_t kv256 = 0, kv1M = 0;
+    if (cfg) {
+        kv256 = model::kvStateBytes(*cfg, k256K, false);
+        kv1M = model::kvStateBytes(*cfg, k1M, false);
+    }
     if (json) {
         JsonLine j;
         j.add("path", path).add("format", "gguf").add("gguf_version", std::int64_t(g.version));
+        if (cfg) {
+            j.add("num_hidden_layers", cfg->numHiddenLayers).add("hidden_size", cfg->hiddenSize);
+            j.add("n_routed_experts", cfg->nRoutedExperts).add("vocab_size", cfg->vocabSize);
+            j.add("kv_bytes_at_256k", kv256).add("kv_bytes_at_1m", kv1M);
+            j.add("ram_bytes", ram).add("fits_ram_at_256k", total + kv256 <= ram);
+        } else if (!configError.empty()) {
+            j.add("config_error", configError);
+        }
         j.add("architecture", arch).add("name", text("general.name"));
         j.add("tensor_count", std::uint64_t(g.tensors.size())).add("metadata_count", std::uint64_t(g.metadata.size()));
         j.add("alignment", std::uint64_t(g.alignment)).add("weight_bytes", total);
@@ -112,7 +138,16 @@ int ggufInfo(const std::string& path, bool json) {
         for (const auto& [name, e] : byType)
             std::printf("  %-8s %5llu tensors  %s\n", name.c_str(), static_cast<unsigned long long>(e.first),
                         gib(double(e.second)).c_str());
+        if (cfg) {
+            std::printf("model         %d layers, hidden %d, %d routed experts (%d per token), vocab %d\n",
+                        cfg->numHiddenLayers, cfg->hiddenSize, cfg->nRoutedExperts, cfg->numExpertsPerTok, cfg->vocabSize);
+            std::printf("KV state      %s at 256K, %s at 1M (bf16 entries)\n", gib(double(kv256)).c_str(),
+                        gib(double(kv1M)).c_str());
+            std::printf("this machine  %s of RAM: weights + 256K state %s (%s)\n", gib(double(ram)).c_str(),
+                        gib(double(total + kv256)).c_str(), total + kv256 <= ram ? "fits" : "does not fit");
+        }
     }
+    if (!configError.empty()) return fail("model-info", configError);
     if (arch != "deepseek4")
         return fail("model-info", path + ": architecture " + (arch.empty() ? std::string("(none)") : arch) +
                                       " is not DeepSeek-V4 (deepseek4)",
@@ -225,8 +260,9 @@ const Command kModelInfoCommand{
     "and at 256K and 1M tokens (bf16 and fp8 entries, window excluded), scratch for an N-token\n"
     "chunk (default 2048). DIR holds config.json (a path to a config.json file works too); when it\n"
     "also holds safetensors shards, the checkpoint is validated against the config. A .gguf file\n"
-    "is described from its header: architecture, tensors and bytes by ggml type (a file of another\n"
-    "architecture than deepseek4 is described, then refused).\n",
+    "is described from its header: architecture, tensors and bytes by ggml type, and for a deepseek4\n"
+    "model the KV state at 256K and 1M tokens and whether weights and state fit this machine's RAM\n"
+    "(a file of another architecture is described, then refused).\n",
     run};
 
 } // namespace folio::cli

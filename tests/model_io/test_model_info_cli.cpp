@@ -109,8 +109,10 @@ void TestModelInfoCli::describesAGgufFile() {
     };
     const QString ds = write("ds.gguf", "deepseek4");
     QVERIFY(!ds.isEmpty());
+    // Described from its header; its metadata holds no model, so it fails as one (exit 1).
     auto r = runCli({"model-info", ds, "--json"});
-    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("metadata key 'deepseek4.embedding_length' is missing"), r.err.constData());
     const QJsonObject o = jsonLine(r.out);
     QCOMPARE(o["format"].toString(), QString("gguf"));
     QCOMPARE(o["architecture"].toString(), QString("deepseek4"));
@@ -121,6 +123,23 @@ void TestModelInfoCli::describesAGgufFile() {
     QCOMPARE(types["Q8_0"].toObject()["bytes"].toInteger(), qint64(10 * 34));
     QCOMPARE(types["MXFP4"].toObject()["bytes"].toInteger(), qint64(68));
     QVERIFY(o["deepseek_v4"].toBool());
+    QVERIFY(o["config_error"].toString().contains("metadata key 'deepseek4.embedding_length' is missing"));
+
+    // A whole model (make-model --gguf): its memory plan is the folder's.
+    const QString model = tmp.filePath("tiny");
+    auto made = runCli({"make-model", "--preset", "tiny", "--seed", "4", "--out", model, "--gguf", "q8_0"});
+    QVERIFY2(made.exitCode == 0, made.err.constData());
+    auto fromGguf = runCli({"model-info", model + "/model-q8_0.gguf", "--json"});
+    QVERIFY2(fromGguf.exitCode == 0, fromGguf.err.constData());
+    auto fromDir = runCli({"model-info", model, "--json"});
+    QVERIFY2(fromDir.exitCode == 0, fromDir.err.constData());
+    const QJsonObject g = jsonLine(fromGguf.out), d = jsonLine(fromDir.out);
+    QCOMPARE(g["kv_bytes_at_256k"].toInteger(), d["kv_bytes_at_256k"].toInteger());
+    QCOMPARE(g["kv_bytes_at_1m"].toInteger(), d["kv_bytes_at_1m"].toInteger());
+    QCOMPARE(g["num_hidden_layers"].toInt(), d["num_hidden_layers"].toInt());
+    QVERIFY(g["ram_bytes"].toInteger() > 0);
+    QVERIFY(g["fits_ram_at_256k"].toBool());
+    QCOMPARE(g["bytes_by_type"].toObject()["MXFP4"].toObject()["tensors"].toInt(), 3 * d["num_hidden_layers"].toInt());
 
     // Another architecture: described, then refused as a model.
     const QString gemma = write("gemma.gguf", "gemma3");
