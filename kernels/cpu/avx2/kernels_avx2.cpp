@@ -26,6 +26,21 @@ inline void decodeFp4Block(const std::uint8_t* q, float scale, float* out) {
     }
 }
 
+// MXFP4: the low nibbles are the block's first 16 values, the high nibbles the rest; looked up as
+// f16 high bytes (exact), widened by F16C, scaled in f32.
+inline void decodeMxfp4Block(const std::uint8_t* q, float scale, float* out) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    const __m128i nib = _mm_set1_epi8(0x0f);
+    const __m128i table = e2m1F16HighBytes(), zero = _mm_setzero_si128();
+    const __m256 s = _mm256_set1_ps(scale);
+    const __m128i halves[2] = {_mm_and_si128(bytes, nib), _mm_and_si128(_mm_srli_epi16(bytes, 4), nib)};
+    for (int h = 0; h < 2; ++h) {
+        const __m128i hb = _mm_shuffle_epi8(table, halves[h]);
+        _mm256_storeu_ps(out + 16 * h, _mm256_mul_ps(_mm256_cvtph_ps(_mm_unpacklo_epi8(zero, hb)), s));
+        _mm256_storeu_ps(out + 16 * h + 8, _mm256_mul_ps(_mm256_cvtph_ps(_mm_unpackhi_epi8(zero, hb)), s));
+    }
+}
+
 // e4m3 code b as f16 bits is (sext(b) << 7) & 0xbf80, its value times 2^-8 exactly; F16C widens 8
 // at a time and the 2^8 rides on the scale (exact unless the scale is 2^120 or more: scalar then).
 inline void decodeFp8Span(const std::uint8_t* q, std::int64_t n, float scale, float* out) {

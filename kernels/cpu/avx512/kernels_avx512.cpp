@@ -23,6 +23,16 @@ inline void decodeFp4Block(const std::uint8_t* q, float scale, float* out) {
     _mm512_storeu_ps(out + 16, _mm512_permutex2var_ps(lo, second, hi));
 }
 
+// MXFP4: the low nibbles are the block's first 16 values, the high nibbles the rest: two vpermps
+// lookups, no interleave.
+inline void decodeMxfp4Block(const std::uint8_t* q, float scale, float* out) {
+    const __m512 lut = _mm512_loadu_ps(kE2m1Values.data());
+    const __m512i b32 = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+    const __m512 s = _mm512_set1_ps(scale);
+    _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_and_si512(b32, _mm512_set1_epi32(15)), lut), s));
+    _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(b32, 4), lut), s));
+}
+
 // e4m3 code b as f16 bits is (sext(b) << 7) & 0xbf80, its value times 2^-8 exactly; vcvtph2ps
 // widens 16 at a time and the 2^8 rides on the scale (exact unless the scale is 2^120 or more:
 // scalar then).

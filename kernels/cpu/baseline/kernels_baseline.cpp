@@ -36,6 +36,14 @@ inline void decodeFp4Block(const std::uint8_t* q, float scale, float* out) {
     }
 }
 
+inline void decodeMxfp4Block(const std::uint8_t* q, float scale, float* out) {
+    static const Fp4Pairs pairs;
+    for (int j = 0; j < 16; ++j) {
+        out[j] = pairs.v[q[j]][0] * scale;
+        out[16 + j] = pairs.v[q[j]][1] * scale;
+    }
+}
+
 // SSE2 cannot vectorize the arithmetic decode well: a table of the 256 codes' values, then the scale.
 struct E4m3Values {
     float v[256];

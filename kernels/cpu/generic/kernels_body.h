@@ -5,6 +5,8 @@
 // defines, in its anonymous namespace:
 //   void decodeFp4Block(const std::uint8_t* q, float scale, float* out);
 //       32 fp4 values (16 bytes, low nibble first) times one scale, as dequantizeRow gives them;
+//   void decodeMxfp4Block(const std::uint8_t* q, float scale, float* out);
+//       one MXFP4 block's 16 code bytes: out[j] = low nibble of q[j], out[16 + j] = high, times scale;
 //   void decodeFp8Span(const std::uint8_t* q, std::int64_t n, float scale, float* out);
 //       n e4m3 codes times one UE8M0 scale (decodeE4m3Scaled's values);
 //   std::int64_t packFullPanel(const float* rows, std::int64_t kc, float* bp);
@@ -247,6 +249,11 @@ void dequantizeRowImpl(const WeightMatrix& w, std::int64_t row, std::int64_t c0,
             const std::int64_t b = c / 32, end = imin(c0 + len, (b + 1) * 32);
             const std::uint8_t* blk = p + b * 17;
             const float s = e8m0[blk[0]];
+            if (c == b * 32 && end == c + 32) { // a whole block: the variant's vector decode
+                decodeMxfp4Block(blk + 1, s, out + (c - c0));
+                c = end;
+                continue;
+            }
             for (; c < end; ++c) {
                 const std::int64_t j = c - b * 32;
                 const std::uint8_t byte = blk[1 + (j & 15)];
