@@ -119,7 +119,6 @@ const std::map<std::string, std::string>& globalNames() {
 std::optional<DType> dtypeOf(std::uint32_t ggml) {
     switch (GgmlType(ggml)) {
     case GgmlType::F32: return DType::F32;
-    case GgmlType::F16: return DType::F16;
     case GgmlType::BF16: return DType::BF16;
     case GgmlType::I32: return DType::I32;
     case GgmlType::I8: return DType::I8;
@@ -129,7 +128,7 @@ std::optional<DType> dtypeOf(std::uint32_t ggml) {
     }
 }
 
-constexpr const char* kSupportedTypes = "F32, F16, BF16, I32, I8, Q8_0, MXFP4";
+constexpr const char* kSupportedTypes = "F32, BF16, I32, I8, Q8_0, MXFP4";
 
 std::string baseName(const std::string& p) { return std::filesystem::path(p).filename().string(); }
 
