@@ -171,6 +171,10 @@ void TestModelConfig::rejects_data() {
                                   "layers use the window only)";
     QTest::newRow("head dim") << "head_dim" << QJsonValue(64)
                               << "bad.json: key 'head_dim': 64 must exceed qk_rope_head_dim 64";
+    // 96 was accepted and then overran the Hadamard rotation's buffer (double free, rc 134).
+    QTest::newRow("index head dim") << "index_head_dim" << QJsonValue(96)
+                                    << "bad.json: key 'index_head_dim': 96 is not a power of two in [2, 1024] (the "
+                                       "indexer's Hadamard rotation needs one)";
     QTest::newRow("groups") << "o_groups" << QJsonValue(7)
                             << "bad.json: key 'o_groups': 7 does not divide num_attention_heads 64";
     QTest::newRow("topk") << "num_experts_per_tok" << QJsonValue(300)

@@ -170,6 +170,13 @@ std::string checkConfigConsistency(const ModelConfig& c) {
     if (c.headDim <= c.qkRopeHeadDim)
         return "key 'head_dim': " + std::to_string(c.headDim) + " must exceed qk_rope_head_dim " +
                std::to_string(c.qkRopeHeadDim);
+    // What the kernels need: the indexer rotates its keys and queries with a Walsh-Hadamard
+    // transform (a power of two, at most 1024 for the CUDA kernel), and RoPE turns pairs.
+    if (c.indexHeadDim < 2 || c.indexHeadDim > 1024 || (c.indexHeadDim & (c.indexHeadDim - 1)) != 0)
+        return "key 'index_head_dim': " + std::to_string(c.indexHeadDim) +
+               " is not a power of two in [2, 1024] (the indexer's Hadamard rotation needs one)";
+    if (c.qkRopeHeadDim % 2 != 0)
+        return "key 'qk_rope_head_dim': " + std::to_string(c.qkRopeHeadDim) + " is odd (RoPE rotates pairs)";
     if (c.indexHeadDim <= c.qkRopeHeadDim)
         return "key 'index_head_dim': " + std::to_string(c.indexHeadDim) + " must exceed qk_rope_head_dim " +
                std::to_string(c.qkRopeHeadDim);
