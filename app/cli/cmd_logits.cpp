@@ -33,7 +33,7 @@ bool parseIds(const std::string& text, std::vector<std::int32_t>* ids, std::stri
 }
 
 int run(const std::vector<std::string>& argv) {
-    Args args({"json"}, {"model", "tokens", "chunk", "threads", "device", "top"});
+    Args args({"json", "exact"}, {"model", "tokens", "chunk", "threads", "device", "top"});
     if (!args.parse(argv)) return fail("logits", args.error(), ExitUsage);
     const auto dir = args.value("model");
     const auto tokensText = args.value("tokens");
@@ -44,7 +44,9 @@ int run(const std::vector<std::string>& argv) {
     std::vector<std::int32_t> ids;
     std::string why;
     if (!parseIds(*tokensText, &ids, &why)) return fail("logits", why, ExitUsage);
-    auto model = Model::open(*dir, ModelOptions{int(threads), args.valueOr("device", "auto")});
+    ModelOptions mo{int(threads), args.valueOr("device", "auto")};
+    mo.exact = args.has("exact");
+    auto model = Model::open(*dir, mo);
     if (!model.ok()) return fail("logits", model.error());
     auto seq = model.value()->newSequence();
     std::vector<float> logits;
@@ -76,9 +78,11 @@ int run(const std::vector<std::string>& argv) {
 
 const Command kLogitsCommand{
     "logits", "Print the logits of the last position",
-    "Usage: folio-cli logits --model DIR --tokens IDS [--chunk N] [--threads N] [--top K] [--json]\n\n"
+    "Usage: folio-cli logits --model DIR|FILE.gguf --tokens IDS [--chunk N] [--threads N] [--top K]\n"
+    "                        [--exact] [--json]\n\n"
     "Runs the forward pass over comma-separated token ids (in chunks of N, default 512) and prints\n"
-    "the last position's logits: the top K ids as text, or every logit with --json.\n",
+    "the last position's logits: the top K ids as text, or every logit with --json. --exact leaves\n"
+    "out every quantize-dequantize round trip (float32 math, for comparing against a reference).\n",
     run};
 
 } // namespace folio::cli

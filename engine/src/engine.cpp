@@ -257,11 +257,13 @@ Result<std::unique_ptr<Model>> Model::open(const std::string& directory, const M
     const BackendReport backends = probeBackends();
     const DeviceKind device = chooseDevice(options.device, backends, &note);
     impl->pool = std::make_unique<kernels::ThreadPool>(options.threads);
-    impl->forward = std::make_unique<model::Forward>(impl->cfg, impl->weights, impl->pool.get());
+    impl->forward = std::make_unique<model::Forward>(impl->cfg, impl->weights, impl->pool.get(), !options.exact);
     std::string deviceText;
     if (device == DeviceKind::Cuda) {
 #ifdef FOLIO_HAVE_CUDA
-        auto cuda = model::CudaForward::create(impl->cfg, impl->weights, model::CudaForwardOptions{});
+        model::CudaForwardOptions co;
+        co.quantize = !options.exact;
+        auto cuda = model::CudaForward::create(impl->cfg, impl->weights, co);
         if (cuda.ok()) {
             impl->cuda = std::move(cuda.value());
             deviceText = "CUDA: " + impl->cuda->description();

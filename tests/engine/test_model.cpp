@@ -115,9 +115,12 @@ void TestModel::matchesFloat64Reference() {
     // e4m3) and, the tiny random model being chaotic, later positions drift apart. The smooth
     // comparison above checks all the math at 1e-4; this one checks that the quantization steps
     // themselves (block sizes, scales, placement) are the same: a systematic difference shows at
-    // the first positions. We require 12 of the first 16 positions to agree to 1e-4 (measured: 15)
-    // and, over 300 positions, a mean relative RMS error below 0.15 (measured: 0.09) with the same
-    // argmax at >= 75% of positions (measured: 85%).
+    // the very first positions. We require the first 4 positions and 6 of the first 16 to agree to
+    // 1e-4 (measured: the first 5 and 7 of 16, on every CPU variant: since wo_a takes the attention
+    // output unquantized, as the official code does, the e4m3 rounding of z before wo_b meets f32
+    // against f64 sums and flips sooner than it did; 15 of 16 before that change) and, over 300
+    // positions, a mean relative RMS error below 0.15 (measured: 0.08) with the same argmax at >= 75%
+    // of positions (measured: 86%).
     const int n = 300;
     const model::Checkpoint* ck = tiny_.checkpoint.get();
     reference::ReferenceModel ref(tiny_.cfg, [ck](const std::string& name) { return ck->find(name); });
@@ -136,6 +139,7 @@ void TestModel::matchesFloat64Reference() {
         QVERIFY2(var > 1e-6, "degenerate logits");
         const double rel = std::sqrt(err / var);
         if (t < 16 && rel < 1e-4) ++earlyExact;
+        if (t < 4) QVERIFY2(rel < 1e-4, qPrintable(QString("position %1: relative RMS %2").arg(t).arg(rel)));
         sumRel += rel;
         worst = std::max(worst, rel);
         const int af = int(std::max_element(f, f + V) - f);
@@ -145,7 +149,7 @@ void TestModel::matchesFloat64Reference() {
     qInfo("fast vs float64 reference (quantized) over %d positions: %d/16 early positions within 1e-4, mean rel RMS "
           "%.4f, worst %.4f, argmax agree %d/%d",
           n, earlyExact, sumRel / n, worst, sameArgmax, n);
-    QVERIFY(earlyExact >= 12);
+    QVERIFY(earlyExact >= 6);
     QVERIFY(sumRel / n < 0.15);
     QVERIFY(sameArgmax >= int(0.75 * n));
 }

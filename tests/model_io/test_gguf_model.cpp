@@ -26,8 +26,11 @@ using namespace folio::model;
 
 namespace {
 
-std::vector<float> lastLogits(const std::string& path, const std::vector<std::int32_t>& tokens, std::string* error) {
-    auto m = Model::open(path, ModelOptions{2, "cpu"});
+std::vector<float> lastLogits(const std::string& path, const std::vector<std::int32_t>& tokens, std::string* error,
+                              bool exact = false) {
+    ModelOptions mo{2, "cpu"};
+    mo.exact = exact;
+    auto m = Model::open(path, mo);
     if (!m.ok()) {
         *error = m.error();
         return {};
@@ -137,6 +140,14 @@ void TestGgufModel::exactWithF32() {
     QCOMPARE(a.size(), b.size());
     QVERIFY(!a.empty());
     QVERIFY(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+    // The same without any quantization round trip (logits --exact): still the same bits, and not
+    // the quantized model's.
+    const std::vector<float> ea = lastLogits(dir_, tokens_, &e1, true);
+    const std::vector<float> eb = lastLogits(dir_ + "/f32.gguf", tokens_, &e2, true);
+    QVERIFY2(e1.empty() && e2.empty(), (e1 + e2).c_str());
+    QCOMPARE(ea.size(), a.size());
+    QVERIFY(std::memcmp(ea.data(), eb.data(), ea.size() * 4) == 0);
+    QVERIFY(std::memcmp(ea.data(), a.data(), ea.size() * 4) != 0);
 }
 
 void TestGgufModel::closeWithQ8_0() {

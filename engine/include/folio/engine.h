@@ -26,6 +26,10 @@ namespace folio {
 struct ModelOptions {
     int threads = 0;            // 0: one per hardware thread
     std::string device = "auto"; // "cpu", "cuda" or "auto"
+    // No quantize-dequantize round trips at all (activations before the fp8/fp4 linears, the KV
+    // and indexer round trips): the model's math in float32, for comparisons against a reference
+    // at tight tolerances. Not the model's own numerics.
+    bool exact = false;
 };
 
 // A few facts about an open model.

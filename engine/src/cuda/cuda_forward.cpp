@@ -362,8 +362,8 @@ kc::CudaStatus CudaForward::Impl::attention(const cuda::DeviceAttention& a,
     // The window ring keeps the chunk's last W positions (after attention read the older ones).
     FOLIO_STATUS_TRY(kc::windowStore(kv, n, pos0, int(hd), int(W), ls.window.as<float>(), s()));
 
-    // Grouped output: z_g = wo_a[g] . o_g, y = wo_b . concat(z).
-    if (opt.quantize) FOLIO_STATUS_TRY(quantRows(o, n, H * hd));
+    // Grouped output: z_g = wo_a[g] . o_g, y = wo_b . concat(z); o unquantized, as the official
+    // code (model::attention says why).
     float* z = nullptr;
     FOLIO_STATUS_TRY(need(zBuf, n * G * ol, &z));
     FOLIO_STATUS_TRY(kc::groupedOutput(blas, linScratch, a.woA, int(G), o, n, false, z, s()));

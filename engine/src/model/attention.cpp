@@ -158,8 +158,9 @@ void LayerRunner::attention(const AttentionWeights& w, LayerState& s, std::int64
     for (std::int64_t t = std::max<std::int64_t>(0, n - W); t < n; ++t)
         std::copy(&kv[std::size_t(t * hd)], &kv[std::size_t((t + 1) * hd)], &s.window[std::size_t(((pos0 + t) % W) * hd)]);
 
-    // Grouped output: z_g = wo_a[g] . o_g, out = wo_b . concat(z).
-    if (quantize) kernels::quantizeActivations(o.data(), n, H * hd, pool);
+    // Grouped output: z_g = wo_a[g] . o_g, out = wo_b . concat(z). As DeepSeek's inference code:
+    // wo_a is a bf16 weight there (convert.py dequantizes the fp8 one) applied to the attention
+    // output as it is, so no e4m3 round trip of o here; z goes through one before the fp8 wo_b.
     const std::int64_t groupIn = H * hd / G;
     std::vector<float> z(std::size_t(n * G * ol));
     for (std::int64_t g = 0; g < G; ++g)

@@ -122,7 +122,7 @@ Vec ReferenceModel::attention(int l, const std::string& p, int ratio, const Vec&
     Vec z;
     for (std::int64_t g = 0; g < G; ++g) {
         Vec og(o.begin() + g * gin, o.begin() + (g + 1) * gin);
-        Vec zg = matvecRows(p + ".wo_a", G * ol, gin, g * ol, ol, og, true);
+        Vec zg = matvecRows(p + ".wo_a", G * ol, gin, g * ol, ol, og, false); // wo_a: bf16 in the official code
         z.insert(z.end(), zg.begin(), zg.end());
     }
     return matvec(p + ".wo_b", D, G * ol, z, true);
