@@ -211,6 +211,8 @@ void TestGemm::oneTokenIsBitIdenticalToABatch() {
                             {WeightFormat::BF16, 1030, 512, 0, 1030, 2},
                             {WeightFormat::FP8Block128, 1040, 768, 6, 1030, 2},
                             {WeightFormat::Q8_0, 300, 1056, 3, 290, 2},
+                            {WeightFormat::Q8_0, 300, 1280, 3, 290, 1},
+                            {WeightFormat::Q8_0, 1030, 512, 0, 1030, 2},
                             {WeightFormat::Q8_0, 64, 96, 0, 64, 1},
                             {WeightFormat::MXFP4, 300, 1024, 5, 290, 2},
                             {WeightFormat::MXFP4, 40, 64, 0, 40, 1}};

@@ -191,6 +191,46 @@ struct Fp8Columns {
     }
 };
 
+// ggml's Q8_0 (GGUF): per 32 values an f16 scale, then 32 int8. A step takes two blocks (64
+// columns) of 16 rows: their 32-byte runs side by side in one 64-byte vector per row, transposed as
+// bytes, widened (int8 to f32, exact) and scaled by each row's block scale (decoded once per group),
+// the product dequantizeRow forms.
+struct Q8Columns {
+    static constexpr int kStepCols = 64;
+    const WeightMatrix& w;
+    Scratch& scaleBuffer; // [cols / 32][16]
+    float* scales = nullptr;
+    std::int64_t rowBytes() const { return w.cols / 32 * 34; }
+    void prepare(std::int64_t row0) {
+        const std::int64_t blocks = w.cols / 32, rb = rowBytes();
+        scales = scaleBuffer.get(std::size_t(blocks * 16));
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb;
+        for (std::int64_t b = 0; b < blocks; ++b)
+            for (int i = 0; i < kGroup; ++i) {
+                const std::uint8_t* blk = p + i * rb + b * 34;
+                scales[b * 16 + i] = halfToFloat(std::uint16_t(blk[0] | (blk[1] << 8)));
+            }
+    }
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        const std::int64_t rb = rowBytes(), b0 = c / 32;
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb + b0 * 34 + 2;
+        __m512i r[kGroup];
+        for (int i = 0; i < kGroup; ++i) {
+            const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i * rb));
+            const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i * rb + 34));
+            r[i] = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+        }
+        transposeBytes(r);
+        const __m512 s0 = _mm512_loadu_ps(scales + b0 * 16), s1 = _mm512_loadu_ps(scales + (b0 + 1) * 16);
+        for (int i = 0; i < kGroup; ++i)
+            for (int lane = 0; lane < 4; ++lane) {
+                const int col = 16 * lane + bitReverse4(i);
+                const __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lane128(r[i], lane)));
+                _mm512_store_ps(out + col * 16, _mm512_mul_ps(v, lane < 2 ? s0 : s1));
+            }
+    }
+};
+
 // fp4: byte column j of a step holds columns 2j (low nibble) and 2j + 1 (high nibble) of 16 rows;
 // vpermb spreads its bytes over 16 dwords and vpermps looks the nibbles up (it reads the low four
 // bits of each index). The per-row scales of each 32-column block are decoded once per group.
@@ -304,7 +344,7 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
                   ThreadPool* pool, bool threaded) {
     // The grouped decoders take the checkpoint formats; F32 and the GGUF blocks the general path.
     const bool grouped = (w.format == WeightFormat::BF16 || w.format == WeightFormat::FP8Block128 ||
-                          w.format == WeightFormat::FP4Row32) &&
+                          w.format == WeightFormat::FP4Row32 || w.format == WeightFormat::Q8_0) &&
                          w.cols % kKTile == 0;
     if (!grouped) {
         constexpr std::int64_t kRowTile = 4 * kNr;
@@ -335,6 +375,9 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else if (w.format == WeightFormat::FP8Block128) {
             Fp8Columns d{w, scales, huge};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        } else if (w.format == WeightFormat::Q8_0) {
+            Q8Columns d{w, scales};
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else {
             Fp4Columns d{w, scales};
