@@ -174,6 +174,45 @@ struct Fp8Columns {
     }
 };
 
+// ggml's Q8_0 (GGUF): per 32 values an f16 scale, then 32 int8. A step is one block of 8 rows:
+// their 32-byte runs transposed as bytes, each column widened (int8 to f32, exact) and scaled by
+// the rows' block scales (decoded once per group): the product dequantizeRow forms.
+struct Q8Columns {
+    static constexpr int kStepCols = 32;
+    const WeightMatrix& w;
+    Scratch& scaleBuffer; // [cols / 32][8]
+    float* scales = nullptr;
+    std::int64_t rowBytes() const { return w.cols / 32 * 34; }
+    void prepare(std::int64_t row0) {
+        const std::int64_t blocks = w.cols / 32, rb = rowBytes();
+        scales = scaleBuffer.get(std::size_t(blocks * 8));
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb;
+        for (std::int64_t b = 0; b < blocks; ++b)
+            for (int i = 0; i < kGroup; ++i) {
+                const std::uint8_t* blk = p + i * rb + b * 34;
+                scales[b * 8 + i] = halfToFloat(std::uint16_t(blk[0] | (blk[1] << 8)));
+            }
+    }
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        const std::int64_t rb = rowBytes(), b = c / 32;
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb + b * 34 + 2;
+        __m256i r[kGroup];
+        for (int i = 0; i < kGroup; ++i) r[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i * rb));
+        transposeBytes(r);
+        const __m256 s = _mm256_load_ps(scales + b * 8);
+        auto put = [&](int col, __m128i bytes8) {
+            _mm256_store_ps(out + col * 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(bytes8)), s));
+        };
+        for (int m = 0; m < 8; ++m) {
+            const __m128i lo = _mm256_castsi256_si128(r[m]), hi = high128(r[m]);
+            put(2 * m, lo);
+            put(2 * m + 1, _mm_srli_si128(lo, 8));
+            put(16 + 2 * m, hi);
+            put(17 + 2 * m, _mm_srli_si128(hi, 8));
+        }
+    }
+};
+
 // fp4: byte column j of a step holds columns 2j (low nibble) and 2j + 1 (high nibble) of 8 rows.
 // The nibbles are looked up as f16 high bytes (vpshufb), widened to f16 words and to f32 (F16C),
 // then scaled by each row's scale of the 32-column block (decoded once per group).
@@ -280,6 +319,7 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
     // Groups must not straddle a 128-row fp8 scale block: rowBegin a multiple of 8 keeps them inside.
     // The grouped decoders take the checkpoint formats; F32 and the GGUF blocks the general path.
     const bool grouped = (w.format == WeightFormat::BF16 || w.format == WeightFormat::FP4Row32 ||
+                          w.format == WeightFormat::Q8_0 ||
                           (w.format == WeightFormat::FP8Block128 && rowBegin % kGroup == 0)) &&
                          w.cols % kKTile == 0;
     if (!grouped) {
@@ -311,6 +351,9 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else if (w.format == WeightFormat::FP8Block128) {
             Fp8Columns d{w, scales, huge};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        } else if (w.format == WeightFormat::Q8_0) {
+            Q8Columns d{w, scales};
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else {
             Fp4Columns d{w, scales};
