@@ -231,6 +231,50 @@ struct Q8Columns {
     }
 };
 
+// ggml's MXFP4 (GGUF): per 32 values a UE8M0 byte, then 16 bytes whose low nibbles are values
+// 0-15 and high nibbles 16-31. A step is four blocks of 16 rows: each row's four 16-byte code runs
+// in one 64-byte vector (lane L = block L), transposed as bytes, then each code byte column looked
+// up twice (vpermps on the e2m1 table) and scaled by the rows' block scales (decoded per group).
+struct Mxfp4Columns {
+    static constexpr int kStepCols = 128;
+    const WeightMatrix& w;
+    Scratch& scaleBuffer; // [cols / 32][16]
+    float* scales = nullptr;
+    std::int64_t rowBytes() const { return w.cols / 32 * 17; }
+    void prepare(std::int64_t row0) {
+        const float* e8 = e8m0Table();
+        const std::int64_t blocks = w.cols / 32, rb = rowBytes();
+        scales = scaleBuffer.get(std::size_t(blocks * 16));
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb;
+        for (std::int64_t b = 0; b < blocks; ++b)
+            for (int i = 0; i < kGroup; ++i) scales[b * 16 + i] = e8[p[i * rb + b * 17]];
+    }
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        const std::int64_t rb = rowBytes(), b0 = c / 32;
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb + b0 * 17 + 1;
+        const __m512 lut = _mm512_loadu_ps(kE2m1Values.data());
+        __m512i r[kGroup];
+        for (int i = 0; i < kGroup; ++i) {
+            const std::uint8_t* q = p + i * rb;
+            __m512i v = _mm512_castsi128_si512(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q)));
+            v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 17)), 1);
+            v = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 34)), 2);
+            r[i] = _mm512_inserti32x4(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 51)), 3);
+        }
+        transposeBytes(r);
+        for (int lane = 0; lane < 4; ++lane) {
+            const __m512 sc = _mm512_loadu_ps(scales + (b0 + lane) * 16);
+            for (int i = 0; i < kGroup; ++i) {
+                const int j = bitReverse4(i); // code byte j of block `lane`: values j and 16 + j
+                const __m512i idx = _mm512_cvtepu8_epi32(lane128(r[i], lane));
+                float* o = out + (32 * lane + j) * 16;
+                _mm512_store_ps(o, _mm512_mul_ps(_mm512_permutexvar_ps(idx, lut), sc));
+                _mm512_store_ps(o + 16 * 16, _mm512_mul_ps(_mm512_permutexvar_ps(_mm512_srli_epi32(idx, 4), lut), sc));
+            }
+        }
+    }
+};
+
 // fp4: byte column j of a step holds columns 2j (low nibble) and 2j + 1 (high nibble) of 16 rows;
 // vpermb spreads its bytes over 16 dwords and vpermps looks the nibbles up (it reads the low four
 // bits of each index). The per-row scales of each 32-column block are decoded once per group.
@@ -344,7 +388,8 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
                   ThreadPool* pool, bool threaded) {
     // The grouped decoders take the checkpoint formats; F32 and the GGUF blocks the general path.
     const bool grouped = (w.format == WeightFormat::BF16 || w.format == WeightFormat::FP8Block128 ||
-                          w.format == WeightFormat::FP4Row32 || w.format == WeightFormat::Q8_0) &&
+                          w.format == WeightFormat::FP4Row32 || w.format == WeightFormat::Q8_0 ||
+                          w.format == WeightFormat::MXFP4) &&
                          w.cols % kKTile == 0;
     if (!grouped) {
         constexpr std::int64_t kRowTile = 4 * kNr;
@@ -378,6 +423,9 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else if (w.format == WeightFormat::Q8_0) {
             Q8Columns d{w, scales};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        } else if (w.format == WeightFormat::MXFP4) {
+            Mxfp4Columns d{w, scales};
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else {
             Fp4Columns d{w, scales};
