@@ -223,10 +223,9 @@ void TestGgufModel::refusesBadFiles() {
     r = openGgufModel((d + "/q4k.gguf").toStdString());
     QVERIFY(!r.ok());
     const QString msg = QString::fromStdString(r.error());
-    QVERIFY2(msg.contains("tensor blk.0.attn_q_a.weight has type Q4_K, which Folio does not run yet (supported: F32, BF16, "
-                          "I32, I8, Q8_0, MXFP4)") ||
-                 msg.contains("blk.0.attn_q_a.weight\" (Q4_K) has a row of"),
-             qPrintable(msg));
+    // The tiny model's rows are 256 wide, a whole Q4_K block: the header parses, the type is refused.
+    QCOMPARE(msg, QString("q4k.gguf: tensor blk.0.attn_q_a.weight has type Q4_K, which Folio does not run yet "
+                          "(supported: F32, BF16, I32, I8, Q8_0, MXFP4)"));
 
     // A split file whose second part is missing.
     QVERIFY(QFile::copy(QString::fromStdString(dir_ + "/q8_0.gguf"), d + "/m-00001-of-00002.gguf"));

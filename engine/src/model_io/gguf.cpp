@@ -1,5 +1,7 @@
 #include "gguf.h"
 
+#include "tokenizer/utf8.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -28,19 +30,6 @@ constexpr TypeRow kTypes[] = {
     {26, {"I32", 1, 4}},       {27, {"I64", 1, 8}},         {28, {"F64", 1, 8}},      {29, {"IQ1_M", 256, 56}},
     {30, {"BF16", 1, 2}},      {34, {"TQ1_0", 256, 54}},    {35, {"TQ2_0", 256, 66}}, {39, {"MXFP4", 32, 17}},
 };
-
-bool validUtf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        for (std::size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-        i += n;
-    }
-    return true;
-}
 
 // A bounds-checked little-endian cursor over the file; every failure says where it was.
 class Reader {
@@ -277,7 +266,7 @@ Result<GgufFile> parseGguf(const std::uint8_t* bytes, std::size_t size, const st
         std::string key;
         if (!r.string(&key, "metadata key " + std::to_string(k))) return makeError(r.error());
         if (key.empty()) return makeError(file + ": metadata key " + std::to_string(k) + " is empty");
-        if (!validUtf8(key)) return makeError(file + ": metadata key " + std::to_string(k) + " is not UTF-8");
+        if (!tok::isValidUtf8(key)) return makeError(file + ": metadata key " + std::to_string(k) + " is not UTF-8");
         if (!keys.insert(key).second) return makeError(file + ": metadata key \"" + key + "\" appears twice");
         std::uint32_t t = 0;
         if (!r.read(&t, ("the type of \"" + key + "\"").c_str())) return makeError(r.error());

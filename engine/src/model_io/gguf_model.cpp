@@ -1,5 +1,7 @@
 #include "gguf_model.h"
 
+#include "folio/kernels/gemm.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -327,11 +329,6 @@ namespace folio::model {
 
 namespace {
 
-float e8m0Value(std::uint8_t e) {
-    if (e == 0xff) return std::numeric_limits<float>::quiet_NaN();
-    return std::ldexp(1.0f, int(e) - 127);
-}
-
 // IEEE half of f, round to nearest even (f finite and within half range here).
 std::uint16_t halfOf(float f) {
     std::uint32_t x;
@@ -352,29 +349,6 @@ std::uint16_t halfOf(float f) {
         ++exp;
     }
     return std::uint16_t(sign | std::uint32_t(exp) << 10 | man);
-}
-
-// Row r of a checkpoint matrix as f32, as the kernels dequantize it.
-void rowValues(const TensorView& w, const TensorView* scale, std::int64_t r, std::int64_t cols, float* out) {
-    if (w.dtype == DType::F32) {
-        std::memcpy(out, w.data + std::size_t(r * cols) * 4, std::size_t(cols) * 4);
-    } else if (w.dtype == DType::BF16) {
-        for (std::int64_t c = 0; c < cols; ++c) {
-            std::uint16_t h;
-            std::memcpy(&h, w.data + std::size_t(r * cols + c) * 2, 2);
-            const std::uint32_t bits = std::uint32_t(h) << 16;
-            std::memcpy(&out[c], &bits, 4);
-        }
-    } else { // F8_E4M3 with 128 x 128 scales
-        const std::int64_t scaleCols = (cols + 127) / 128;
-        for (std::int64_t c = 0; c < cols; ++c) {
-            const std::uint8_t b = w.data[std::size_t(r * cols + c)];
-            const int sign = b >> 7, exp = (b >> 3) & 15, man = b & 7;
-            float v = exp == 0 ? std::ldexp(float(man), -9) : std::ldexp(1.0f + float(man) / 8.0f, exp - 7);
-            if (exp == 15 && man == 7) v = std::numeric_limits<float>::quiet_NaN();
-            out[c] = (sign ? -v : v) * e8m0Value(scale->data[std::size_t((r / 128) * scaleCols + c / 128)]);
-        }
-    }
 }
 
 // ggml's Q8_0 of one row: per 32 values d = amax / 127 (stored as f16), q = round(x / d).
@@ -511,11 +485,13 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp
             const TensorView* scale = ck.find(base + ".scale");
             if (!scale || t.shape.size() != 2) return fail(t, "no .scale beside it");
             const std::int64_t rows = t.shape[0], cols = t.shape[1];
+            // The values the fp8 kernels compute with: their own dequantization.
+            const kernels::WeightMatrix fp8{kernels::WeightFormat::FP8Block128, rows, cols, t.data, scale->data};
             row.resize(std::size_t(cols));
             if (fp8As == GgufFp8As::F32) {
                 std::vector<std::uint8_t> out(std::size_t(rows * cols) * 4);
                 for (std::int64_t r = 0; r < rows; ++r) {
-                    rowValues(t, scale, r, cols, row.data());
+                    kernels::dequantizeRow(fp8, r, 0, cols, row.data());
                     std::memcpy(&out[std::size_t(r * cols) * 4], row.data(), std::size_t(cols) * 4);
                 }
                 w.addTensor(gguf, dims, GgmlType::F32, std::move(out));
@@ -523,7 +499,7 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp
                 if (cols % 32 != 0) return fail(t, "Q8_0 needs a width divisible by 32");
                 std::vector<std::uint8_t> out(std::size_t(rows * (cols / 32) * 34));
                 for (std::int64_t r = 0; r < rows; ++r) {
-                    rowValues(t, scale, r, cols, row.data());
+                    kernels::dequantizeRow(fp8, r, 0, cols, row.data());
                     quantizeQ8_0(row.data(), cols, &out[std::size_t(r * (cols / 32) * 34)]);
                 }
                 w.addTensor(gguf, dims, GgmlType::Q8_0, std::move(out));
