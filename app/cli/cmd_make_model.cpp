@@ -19,7 +19,7 @@ namespace folio::cli {
 namespace {
 
 int run(const std::vector<std::string>& argv) {
-    Args args({"json"}, {"preset", "layers", "experts", "seed", "out", "shards", "gguf"});
+    Args args({"json"}, {"preset", "layers", "experts", "seed", "out", "shards", "gguf", "gguf-experts"});
     if (!args.parse(argv)) return fail("make-model", args.error(), ExitUsage);
     if (!args.positional().empty()) return fail("make-model", "unexpected argument " + args.positional()[0], ExitUsage);
     model::SyntheticOptions o;
@@ -39,11 +39,16 @@ int run(const std::vector<std::string>& argv) {
     o.experts = int(experts);
     o.seed = std::uint64_t(seed);
     o.shards = int(shards);
-    const std::string ggufType = args.valueOr("gguf", "");
-    if (!ggufType.empty() && ggufType != "q8_0" && ggufType != "f32")
-        return fail("make-model", "--gguf must be q8_0 (llama.cpp's converter: MXFP4 experts, Q8_0 attention) or f32 "
-                                  "(fp8 weights widened exactly)",
+    const std::string ggufType = args.valueOr("gguf", ""), ggufExperts = args.valueOr("gguf-experts", "mxfp4");
+    model::GgufWriteTypes types;
+    if (!ggufType.empty() && !model::parseGgufWriteType(ggufType, false, &types.dense))
+        return fail("make-model", "--gguf must be one of q8_0 (llama.cpp's converter), f32 (fp8 widened exactly), f16, "
+                                  "q2_k, q3_k, q4_k, q5_k, q6_k, iq4_xs",
                     ExitUsage);
+    if (!model::parseGgufWriteType(ggufExperts, true, &types.experts))
+        return fail("make-model", "--gguf-experts must be mxfp4 (the fp4 experts repacked, exact) or a --gguf type", ExitUsage);
+    if (args.value("gguf-experts") && ggufType.empty())
+        return fail("make-model", "--gguf-experts needs --gguf", ExitUsage);
 
     const auto t0 = std::chrono::steady_clock::now();
     const Status s = model::makeSyntheticModel(o, *out, [](const std::string& line) {
@@ -56,11 +61,10 @@ int run(const std::vector<std::string>& argv) {
         if (!cfg) return fail("make-model", cfg.error());
         auto ck = model::Checkpoint::open(*out);
         if (!ck) return fail("make-model", ck.error());
-        ggufPath = *out + "/model-" + ggufType + ".gguf";
+        ggufPath = *out + "/model-" + ggufType + (ggufExperts == "mxfp4" ? "" : "-experts-" + ggufExperts) + ".gguf";
         std::ifstream tj(*out + "/tokenizer.json", std::ios::binary);
         const std::string tokenizerJson((std::istreambuf_iterator<char>(tj)), std::istreambuf_iterator<char>());
-        const Status g = model::writeGgufModel(**ck, *cfg, ggufType == "f32" ? model::GgufFp8As::F32 : model::GgufFp8As::Q8_0,
-                                               ggufPath, tokenizerJson);
+        const Status g = model::writeGgufModel(**ck, *cfg, types, ggufPath, tokenizerJson);
         if (!g) return fail("make-model", g.error());
         std::fprintf(stderr, "make-model: wrote %s\n", ggufPath.c_str());
     }
@@ -81,13 +85,16 @@ int run(const std::vector<std::string>& argv) {
 const Command kMakeModelCommand{
     "make-model", "Write a synthetic checkpoint in the real DeepSeek-V4 layout",
     "Usage: folio-cli make-model --preset tiny|flash-shape|pro-shape [--layers N] [--experts N]\n"
-    "                            --seed S --out DIR [--shards N] [--gguf q8_0|f32] [--json]\n\n"
+    "                            --seed S --out DIR [--shards N] [--gguf TYPE [--gguf-experts TYPE]]\n"
+    "                            [--json]\n\n"
     "Writes config.json, safetensors shards with model.safetensors.index.json and a tokenizer.\n"
     "tiny: hidden 256, 6 layers (SWA, CSA, HCA) + MTP, 16 experts; flash-shape and pro-shape: the\n"
     "real dimensions with 2 layers and 16 experts unless --layers / --experts say otherwise.\n"
     "Weights are random, deterministic in the seed, fp8/fp4 encoded as in the real checkpoints.\n"
-    "--gguf also writes DIR/model-TYPE.gguf, the same weights in llama.cpp's deepseek4 layout: q8_0\n"
-    "as its converter does (MXFP4 experts, fp8 re-quantized to Q8_0), f32 with fp8 widened exactly.\n",
+    "--gguf also writes DIR/model-TYPE.gguf, the same weights in llama.cpp's deepseek4 layout, the\n"
+    "fp8 matrices as TYPE: q8_0 as its converter does, f32 (widened exactly), f16, q2_k, q3_k, q4_k,\n"
+    "q5_k, q6_k or iq4_xs (Folio's quantizers; widths the K-quants cannot take fall back to q8_0).\n"
+    "--gguf-experts: the routed experts as mxfp4 (default: the fp4 codes repacked, exact) or a TYPE.\n",
     run};
 
 } // namespace folio::cli

@@ -73,16 +73,10 @@ std::uint64_t fingerprintOf(const model::Checkpoint& ck, const model::ModelConfi
 }
 
 double matrixBytes(const kernels::WeightMatrix& m) {
-    const double n = double(m.rows) * double(m.cols);
-    switch (m.format) {
-    case kernels::WeightFormat::F32: return 4 * n;
-    case kernels::WeightFormat::BF16: return 2 * n;
-    case kernels::WeightFormat::FP8Block128: return n + double((m.rows + 127) / 128 * ((m.cols + 127) / 128));
-    case kernels::WeightFormat::FP4Row32: return n / 2 + n / 32;
-    case kernels::WeightFormat::Q8_0: return n / 32 * 34;
-    case kernels::WeightFormat::MXFP4: return n / 32 * 17;
-    }
-    return 0;
+    double scaleBytes = 0; // fp8 and fp4 keep their scales beside the data
+    if (m.format == kernels::WeightFormat::FP8Block128) scaleBytes = double((m.rows + 127) / 128 * ((m.cols + 127) / 128));
+    else if (m.format == kernels::WeightFormat::FP4Row32) scaleBytes = double(m.rows) * double(m.cols) / 32;
+    return double(kernels::weightDataBytes(m.format, m.rows, m.cols)) + scaleBytes;
 }
 
 double matrixFlops(const kernels::WeightMatrix& m) { return 2.0 * double(m.rows) * double(m.cols); }

@@ -42,6 +42,25 @@ void quantizeActivations(float* x, std::int64_t n, std::int64_t cols, ThreadPool
     else k.quantizeRows(x, 0, n, cols);
 }
 
+const char* weightFormatName(WeightFormat f) {
+    switch (f) {
+    case WeightFormat::F32: return "F32";
+    case WeightFormat::BF16: return "BF16";
+    case WeightFormat::FP8Block128: return "FP8";
+    case WeightFormat::FP4Row32: return "FP4";
+    case WeightFormat::Q8_0: return "Q8_0";
+    case WeightFormat::MXFP4: return "MXFP4";
+    case WeightFormat::F16: return "F16";
+    case WeightFormat::Q4_K: return "Q4_K";
+    case WeightFormat::Q5_K: return "Q5_K";
+    case WeightFormat::Q6_K: return "Q6_K";
+    case WeightFormat::Q3_K: return "Q3_K";
+    case WeightFormat::Q2_K: return "Q2_K";
+    case WeightFormat::IQ4_XS: return "IQ4_XS";
+    }
+    return "?";
+}
+
 float dot(const float* a, const float* b, std::int64_t n) { return cpuKernels().dot(a, b, n); }
 
 void axpy(float alpha, const float* x, float* y, std::int64_t n) { cpuKernels().axpy(alpha, x, y, n); }

@@ -26,8 +26,7 @@ __device__ __forceinline__ float weightValue(WeightFormat f, const void* data, c
         const std::uint32_t nib = (col & 1) ? std::uint32_t(b >> 4) : std::uint32_t(b & 15u);
         return detail::e2m1Value(nib) * detail::e8m0Value(scales[row * (cols / 32) + col / 32]);
     }
-    case WeightFormat::Q8_0:
-    case WeightFormat::MXFP4: break; // refused before upload
+    default: break; // the GGUF blocks: refused before upload
     }
     return 0.0f;
 }

@@ -194,8 +194,8 @@ CudaStatus linear(BlasContext& blas, LinearScratch& scratch, const DeviceWeight&
                            y, ldy, stream);
     case WeightFormat::FP8Block128:
     case WeightFormat::FP4Row32: break;
-    case WeightFormat::Q8_0:
-    case WeightFormat::MXFP4: return CudaStatus("linear: GGUF Q8_0/MXFP4 weights do not run on CUDA yet");
+    default:
+        return CudaStatus(std::string("linear: GGUF ") + weightFormatName(w.format) + " weights do not run on CUDA yet");
     }
     FOLIO_STATUS_TRY(ensure(scratch.acts, std::size_t(n * w.cols) * 2));
     FOLIO_STATUS_TRY(activationsToBf16(x, n, w.cols, ldx, quantize, scratch.acts.as<std::uint16_t>(), w.cols, stream));

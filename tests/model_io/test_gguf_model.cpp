@@ -61,6 +61,7 @@ private slots:
     void configFromMetadata();
     void exactWithF32();
     void closeWithQ8_0();
+    void everyWeightTypeRunsExactly();
     void refusesBadFiles();
     void tokenizerFromTheMetadata();
 
@@ -83,8 +84,8 @@ void TestGgufModel::initTestCase() {
     QFile tj(QString::fromStdString(dir_ + "/tokenizer.json"));
     QVERIFY(tj.open(QIODevice::ReadOnly));
     const std::string tokenizerJson = tj.readAll().toStdString();
-    QVERIFY(writeGgufModel(**ck, *cfg, GgufFp8As::F32, dir_ + "/f32.gguf", tokenizerJson).ok());
-    QVERIFY(writeGgufModel(**ck, *cfg, GgufFp8As::Q8_0, dir_ + "/q8_0.gguf", tokenizerJson).ok());
+    QVERIFY(writeGgufModel(**ck, *cfg, GgufWriteTypes{GgmlType::F32, GgmlType::MXFP4}, dir_ + "/f32.gguf", tokenizerJson).ok());
+    QVERIFY(writeGgufModel(**ck, *cfg, GgufWriteTypes{}, dir_ + "/q8_0.gguf", tokenizerJson).ok());
     for (int i = 0; i < 70; ++i) tokens_.push_back(3 + (i * 37) % 500);
 }
 
@@ -178,6 +179,57 @@ void TestGgufModel::closeWithQ8_0() {
     QVERIFY2(b[std::size_t(ta)] >= sorted[4], "the safetensors argmax is not among the GGUF's top 5");
 }
 
+void TestGgufModel::everyWeightTypeRunsExactly() {
+    // Each GGUF weight type through the whole model: the tiny checkpoint written with its matrices
+    // and experts as TYPE (Folio's quantizers), then that file rewritten with every block widened to
+    // F32 (the kernels' own dequantization). The two files hold the same values, so the logits
+    // agree bit for bit: the loader, the binder (the embedding, the mHC mixes and the compressors'
+    // ape are looked up or dequantized, not just the GEMM weights) and the GEMM read each type as
+    // gguf-py does (test_ggml_dequant proves the dequantization). Against the safetensors model,
+    // without round trips (--exact), the logits move by what the type's rounding gives (reported).
+    QFile tj(QString::fromStdString(dir_ + "/tokenizer.json"));
+    QVERIFY(tj.open(QIODevice::ReadOnly));
+    const std::string tokenizerJson = tj.readAll().toStdString();
+    auto cfg = loadConfig(dir_ + "/config.json");
+    auto ck = Checkpoint::open(dir_);
+    QVERIFY(cfg.ok() && ck.ok());
+    std::string e0;
+    const std::vector<float> reference = lastLogits(dir_, tokens_, &e0, true);
+    QVERIFY2(e0.empty(), e0.c_str());
+    for (GgmlType type : {GgmlType::F16, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q5_K, GgmlType::Q4_K, GgmlType::IQ4_XS,
+                          GgmlType::Q3_K, GgmlType::Q2_K}) {
+        const std::string name = ggmlTypeTraits(std::uint32_t(type))->name;
+        const std::string typed = dir_ + "/typed-" + name + ".gguf", widened = dir_ + "/widened-" + name + ".gguf";
+        Status s = writeGgufModel(**ck, *cfg, GgufWriteTypes{type, type}, typed, tokenizerJson);
+        QVERIFY2(s.ok(), s.ok() ? "" : s.error().c_str());
+        auto g = openGgufModel(typed);
+        QVERIFY2(g.ok(), g.ok() ? "" : g.error().c_str());
+        // Every K tile of the tiny model is 256 wide or more, so the type is really used.
+        QCOMPARE(QString(dtypeName(g->checkpoint->find("layers.1.attn.wq_b.weight")->dtype)), QString::fromStdString(name));
+        QCOMPARE(QString(dtypeName(g->checkpoint->find("layers.1.ffn.experts.2.w1.weight")->dtype)), QString::fromStdString(name));
+        s = writeGgufModel(*g->checkpoint, g->config, GgufWriteTypes{GgmlType::F32, GgmlType::F32}, widened, tokenizerJson);
+        QVERIFY2(s.ok(), s.ok() ? "" : s.error().c_str());
+        std::string e1, e2;
+        const std::vector<float> a = lastLogits(typed, tokens_, &e1), b = lastLogits(widened, tokens_, &e2);
+        QVERIFY2(e1.empty() && e2.empty(), (e1 + e2).c_str());
+        QCOMPARE(a.size(), b.size());
+        QVERIFY2(std::memcmp(a.data(), b.data(), a.size() * 4) == 0, name.c_str());
+        const std::vector<float> x = lastLogits(typed, tokens_, &e1, true);
+        QVERIFY2(e1.empty(), e1.c_str());
+        double d2 = 0, r2 = 0;
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            QVERIFY(std::isfinite(x[i]));
+            d2 += double(x[i] - reference[i]) * (x[i] - reference[i]);
+            r2 += double(reference[i]) * reference[i];
+        }
+        qInfo("%s: relative RMS of the last logits against the safetensors model (exact math) %.4f", name.c_str(),
+              std::sqrt(d2 / r2));
+        // F16 holds every e4m3 and e2m1 value times its power-of-two scale exactly: the same model.
+        if (type == GgmlType::F16) QCOMPARE(d2, 0.0);
+        else QVERIFY(d2 > 0);
+    }
+}
+
 void TestGgufModel::refusesBadFiles() {
     const QString d = tmp_.path();
     // Another architecture.
@@ -199,7 +251,7 @@ void TestGgufModel::refusesBadFiles() {
     // A tensor type Folio does not run: named with the supported list, at load.
     auto cfg = loadConfig(dir_ + "/config.json");
     auto ck = Checkpoint::open(dir_);
-    QVERIFY(writeGgufModel(**ck, *cfg, GgufFp8As::Q8_0, (d + "/k.gguf").toStdString()).ok());
+    QVERIFY(writeGgufModel(**ck, *cfg, GgufWriteTypes{}, (d + "/k.gguf").toStdString()).ok());
     {
         QFile f(d + "/k.gguf");
         QVERIFY(f.open(QIODevice::ReadOnly));
@@ -214,18 +266,18 @@ void TestGgufModel::refusesBadFiles() {
         QVERIFY(at > 0);
         QByteArray bad = all;
         const qsizetype typeAt = at + name.size() + 4 + 2 * 8; // n_dims, two dims
-        const std::uint32_t q4k = 12;
-        std::memcpy(bad.data() + typeAt, &q4k, 4);
-        QFile o(d + "/q4k.gguf");
+        const std::uint32_t iq2xxs = 16; // 66 bytes per 256: the data still fits
+        std::memcpy(bad.data() + typeAt, &iq2xxs, 4);
+        QFile o(d + "/iq2.gguf");
         QVERIFY(o.open(QIODevice::WriteOnly));
         o.write(bad);
     }
-    r = openGgufModel((d + "/q4k.gguf").toStdString());
+    r = openGgufModel((d + "/iq2.gguf").toStdString());
     QVERIFY(!r.ok());
     const QString msg = QString::fromStdString(r.error());
-    // The tiny model's rows are 256 wide, a whole Q4_K block: the header parses, the type is refused.
-    QCOMPARE(msg, QString("q4k.gguf: tensor blk.0.attn_q_a.weight has type Q4_K, which Folio does not run yet "
-                          "(supported: F32, BF16, I32, I8, Q8_0, MXFP4)"));
+    // The tiny model's rows are 256 wide, a whole IQ2_XXS block: the header parses, the type is refused.
+    QCOMPARE(msg, QString("iq2.gguf: tensor blk.0.attn_q_a.weight has type IQ2_XXS, which Folio does not run yet "
+                          "(supported: F32, F16, BF16, I32, I8, Q8_0, MXFP4, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS)"));
 
     // A split file whose second part is missing.
     QVERIFY(QFile::copy(QString::fromStdString(dir_ + "/q8_0.gguf"), d + "/m-00001-of-00002.gguf"));

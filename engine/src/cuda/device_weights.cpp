@@ -28,8 +28,9 @@ public:
     kc::CudaStatus matrix(const kernels::WeightMatrix& m, kc::DeviceWeight* out) {
         *out = kc::DeviceWeight{m.format, m.rows, m.cols, nullptr, nullptr};
         if (!m.data) return {};
-        if (m.format == kernels::WeightFormat::Q8_0 || m.format == kernels::WeightFormat::MXFP4)
-            return kc::CudaStatus("the CUDA backend does not run GGUF Q8_0/MXFP4 weights yet (the CPU does)");
+        if (kernels::blockLayout(m.format).values)
+            return kc::CudaStatus(std::string("the CUDA backend does not run GGUF ") + kernels::weightFormatName(m.format) +
+                                  " weights yet (the CPU does)");
         void* d = nullptr;
         FOLIO_STATUS_TRY(arena_.upload(m.data, weightDataBytes(m), &d, stream_));
         out->data = d;
@@ -42,6 +43,9 @@ public:
     }
 
     kc::CudaStatus hc(const HyperConnection& h, DeviceHc* out) {
+        if (h.fn.format != kernels::WeightFormat::F32)
+            return kc::CudaStatus(std::string("the CUDA backend takes the hyper-connection mixes as F32 only, not ") +
+                                  kernels::weightFormatName(h.fn.format));
         const float* fn = nullptr;
         void* p = nullptr;
         FOLIO_STATUS_TRY(arena_.upload(h.fn.data, weightDataBytes(h.fn), &p, stream_));
@@ -95,22 +99,7 @@ kc::CudaStatus DeviceArena::upload(const void* src, std::size_t bytes, void** ou
 }
 
 std::size_t weightDataBytes(const kernels::WeightMatrix& m) {
-    const std::size_t n = std::size_t(m.rows) * std::size_t(m.cols);
-    switch (m.format) {
-    case kernels::WeightFormat::F32:
-        return 4 * n;
-    case kernels::WeightFormat::BF16:
-        return 2 * n;
-    case kernels::WeightFormat::FP8Block128:
-        return n;
-    case kernels::WeightFormat::FP4Row32:
-        return n / 2;
-    case kernels::WeightFormat::Q8_0:
-        return n / 32 * 34;
-    case kernels::WeightFormat::MXFP4:
-        return n / 32 * 17;
-    }
-    return 0;
+    return std::size_t(kernels::weightDataBytes(m.format, m.rows, m.cols));
 }
 
 std::size_t weightScaleBytes(const kernels::WeightMatrix& m) {
@@ -150,7 +139,10 @@ kc::CudaStatus uploadModel(const ModelConfig& cfg, const ModelWeights& w, bool r
     Uploader up(arena, stream);
     const std::size_t V = std::size_t(cfg.vocabSize), D = std::size_t(cfg.hiddenSize);
     void* p = nullptr;
-    FOLIO_STATUS_TRY(arena.upload(w.embed, V * D * 2, &p, stream));
+    if (w.embed.format != kernels::WeightFormat::BF16)
+        return kc::CudaStatus(std::string("the CUDA backend takes a bf16 embedding only, not ") +
+                              kernels::weightFormatName(w.embed.format));
+    FOLIO_STATUS_TRY(arena.upload(w.embed.data, V * D * 2, &p, stream));
     out->embed = static_cast<const std::uint16_t*>(p);
     FOLIO_STATUS_TRY(up.matrix(w.head, &out->head));
     FOLIO_STATUS_TRY(up.floats(w.norm, &out->norm));

@@ -57,9 +57,8 @@ Forward::Forward(const ModelConfig& cfg, const ModelWeights& w, kernels::ThreadP
 void Forward::embed(const std::int32_t* tokens, std::int64_t n, float* h) const {
     const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
     for (std::int64_t t = 0; t < n; ++t) {
-        const std::uint16_t* row = w_.embed + std::int64_t(tokens[t]) * D;
         float* dst = h + t * hcm * D;
-        for (std::int64_t i = 0; i < D; ++i) dst[i] = kernels::bf16ToF32(row[i]);
+        kernels::dequantizeRow(w_.embed, tokens[t], 0, D, dst);
         for (std::int64_t c = 1; c < hcm; ++c) std::copy(dst, dst + D, dst + c * D);
     }
 }
@@ -115,9 +114,8 @@ void Forward::runMtp(SequenceState& state, std::int64_t pos0, const float* hidde
     std::vector<float> e(std::size_t(n * D)), ep(std::size_t(n * D));
     std::vector<float> hn(std::size_t(n * hcm * D)), hp(std::size_t(n * hcm * D));
     for (std::int64_t t = 0; t < n; ++t) {
-        const std::uint16_t* row = w_.embed + std::int64_t(nextTokens[t]) * D;
         float* et = &e[std::size_t(t * D)];
-        for (std::int64_t i = 0; i < D; ++i) et[i] = kernels::bf16ToF32(row[i]);
+        kernels::dequantizeRow(w_.embed, nextTokens[t], 0, D, et);
         rmsNorm(et, m.enorm.data(), int(D), eps, et);
         for (std::int64_t c = 0; c < hcm; ++c)
             rmsNorm(hidden + (t * hcm + c) * D, m.hnorm.data(), int(D), eps, &hn[std::size_t((t * hcm + c) * D)]);

@@ -1,7 +1,9 @@
 #include "weights.h"
 
 #include "folio/kernels/formats.h"
+#include "model_io/gguf_model.h"
 
+#include <optional>
 #include <sstream>
 
 namespace folio::model {
@@ -21,6 +23,9 @@ public:
     Binder(const ModelConfig& cfg, const TensorLookup& lookup) : cfg_(cfg), lookup_(lookup) {}
 
     bool failed() const { return !error_.empty(); }
+    void fail(const std::string& why) {
+        if (!failed()) error_ = why;
+    }
     const std::string& error() const { return error_; }
 
     const TensorView* tensor(const std::string& name) {
@@ -49,25 +54,39 @@ public:
         return false;
     }
 
-    // A vector of `n` values stored as bf16 or f32, converted to f32.
-    std::vector<float> vec(const std::string& name, std::int64_t n) {
-        const TensorView* t = tensor(name);
+    // The values of a tensor of `shape` stored as f32, bf16 or (from GGUF, where llama-quantize
+    // also quantizes small 2-D tensors such as the compressors' ape) a block format, as f32.
+    std::vector<float> floats(const TensorView* t, const std::vector<std::int64_t>& shape) {
         std::vector<float> out;
-        if (!expectShape(t, {n}) || !expectDtype(t, {DType::BF16, DType::F32})) return out;
-        out.resize(static_cast<std::size_t>(n));
-        for (std::int64_t i = 0; i < n; ++i)
-            out[std::size_t(i)] = t->dtype == DType::F32
-                                      ? reinterpret_cast<const float*>(t->data)[i]
-                                      : kernels::bf16ToF32(reinterpret_cast<const std::uint16_t*>(t->data)[i]);
+        if (!expectShape(t, shape)) return out;
+        const std::int64_t n = t->numel(), cols = shape.empty() ? 1 : shape.back(), rows = n / std::max<std::int64_t>(cols, 1);
+        kernels::WeightMatrix m{kernels::WeightFormat::F32, rows, cols, t->data, nullptr};
+        if (t->dtype == DType::BF16) m.format = kernels::WeightFormat::BF16;
+        else if (auto f = ggufWeightFormat(t->dtype)) m.format = *f;
+        else if (t->dtype != DType::F32) {
+            error_ = "tensor " + t->name + " in " + t->shard + " has dtype " + dtypeName(t->dtype) +
+                     ", which this position does not take";
+            return out;
+        }
+        if (const int per = kernels::blockLayout(m.format).values; per > 1 && cols % per != 0) {
+            error_ = "tensor " + t->name + ": " + dtypeName(t->dtype) + " needs a last dimension divisible by " + std::to_string(per);
+            return out;
+        }
+        out.resize(std::size_t(n));
+        for (std::int64_t r = 0; r < rows; ++r) kernels::dequantizeRow(m, r, 0, cols, out.data() + r * cols);
         return out;
     }
 
-    // `prefix`.weight (+ `prefix`.scale) of logical shape [rows, cols].
-    WeightMatrix matrix(const std::string& prefix, std::int64_t rows, std::int64_t cols) {
+    // A vector of `n` values, as f32.
+    std::vector<float> vec(const std::string& name, std::int64_t n) { return floats(tensor(name), {n}); }
+
+    // `prefix` + `suffix` (+ `prefix`.scale) of logical shape [rows, cols].
+    WeightMatrix matrix(const std::string& prefix, std::int64_t rows, std::int64_t cols,
+                        const std::string& suffix = ".weight") {
         WeightMatrix m;
         m.rows = rows;
         m.cols = cols;
-        const TensorView* t = tensor(prefix + ".weight");
+        const TensorView* t = tensor(prefix + suffix);
         if (!t) return m;
         m.data = t->data;
         switch (t->dtype) {
@@ -98,18 +117,21 @@ public:
                 m.scales = s->data;
             break;
         }
-        case DType::Q8_0:
-        case DType::MXFP4:
-            m.format = t->dtype == DType::Q8_0 ? kernels::WeightFormat::Q8_0 : kernels::WeightFormat::MXFP4;
-            if (cols % 32 != 0) {
-                error_ = "tensor " + t->name + ": " + dtypeName(t->dtype) + " weights need an input width divisible by 32";
+        default: {
+            const std::optional<kernels::WeightFormat> f = ggufWeightFormat(t->dtype);
+            if (!f) {
+                error_ = "tensor " + t->name + " in " + t->shard + " has dtype " + dtypeName(t->dtype) +
+                         ", not a weight format (F32, BF16, F8_E4M3, packed fp4, or a GGUF type)";
+                break;
+            }
+            m.format = *f;
+            if (const int per = kernels::blockLayout(*f).values; cols % per != 0) {
+                error_ = "tensor " + t->name + ": " + dtypeName(t->dtype) + " weights need an input width divisible by " +
+                         std::to_string(per);
                 break;
             }
             expectShape(t, {rows, cols});
-            break;
-        default:
-            error_ = "tensor " + t->name + " in " + t->shard + " has dtype " + dtypeName(t->dtype) +
-                     ", not a weight format (F32, BF16, F8_E4M3, packed fp4, Q8_0, MXFP4)";
+        }
         }
         return m;
     }
@@ -117,9 +139,10 @@ public:
     HyperConnection hc(const std::string& prefix, std::int64_t mixes, std::int64_t scales) {
         HyperConnection h;
         const std::int64_t D = cfg_.hiddenSize, hcm = cfg_.hcMult;
+        // F32 in the official checkpoints; a GGUF may hold it quantized (llama-quantize does).
         const TensorView* fn = tensor(prefix + "_fn");
-        if (expectShape(fn, {mixes, hcm * D}) && expectDtype(fn, {DType::F32}))
-            h.fn = WeightMatrix{kernels::WeightFormat::F32, mixes, hcm * D, fn->data, nullptr};
+        if (fn && (fn->dtype == DType::F32 || ggufWeightFormat(fn->dtype))) h.fn = matrix(prefix + "_fn", mixes, hcm * D, "");
+        else expectDtype(fn, {DType::F32});
         h.base = vec(prefix + "_base", mixes);
         h.scale = vec(prefix + "_scale", scales);
         return h;
@@ -130,10 +153,7 @@ public:
         c.ratio = ratio;
         c.dim = dim;
         const std::int64_t out = std::int64_t(c.coff()) * dim, D = cfg_.hiddenSize;
-        const TensorView* ape = tensor(prefix + ".ape");
-        if (expectShape(ape, {ratio, out}) && expectDtype(ape, {DType::F32}))
-            c.ape.assign(reinterpret_cast<const float*>(ape->data),
-                         reinterpret_cast<const float*>(ape->data) + ratio * out);
+        c.ape = floats(tensor(prefix + ".ape"), {ratio, out});
         c.wkv = matrix(prefix + ".wkv", out, D);
         c.wgate = matrix(prefix + ".wgate", out, D);
         c.norm = vec(prefix + ".norm.weight", dim);
@@ -222,8 +242,8 @@ Result<ModelWeights> bindWeights(const ModelConfig& cfg, const TensorLookup& loo
     Binder b(cfg, lookup);
     ModelWeights w;
     const std::int64_t D = cfg.hiddenSize, V = cfg.vocabSize;
-    if (const TensorView* e = b.tensor("embed.weight"); b.expectShape(e, {V, D}) && b.expectDtype(e, {DType::BF16}))
-        w.embed = reinterpret_cast<const std::uint16_t*>(e->data);
+    w.embed = b.matrix("embed", V, D);
+    if (w.embed.quantized()) b.fail("tensor embed.weight: the embedding must be bf16, f32 or a GGUF type");
     w.head = b.matrix("head", V, D);
     w.norm = b.vec("norm.weight", D);
     w.hcHead = b.hc("hc_head", cfg.hcMult, 1);

@@ -80,7 +80,7 @@ struct MtpWeights {
 };
 
 struct ModelWeights {
-    const std::uint16_t* embed = nullptr; // [vocab, D] bf16
+    WeightMatrix embed; // [vocab, D]: bf16 in the checkpoints, any format from a GGUF (rows looked up)
     WeightMatrix head;                    // [vocab, D] bf16
     std::vector<float> norm;              // [D]
     HyperConnection hcHead;

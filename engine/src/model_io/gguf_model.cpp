@@ -1,5 +1,7 @@
 #include "gguf_model.h"
 
+#include "ggml_quants.h"
+
 #include "folio/kernels/gemm.h"
 
 #include <nlohmann/json.hpp>
@@ -126,11 +128,18 @@ std::optional<DType> dtypeOf(std::uint32_t ggml) {
     case GgmlType::I8: return DType::I8;
     case GgmlType::Q8_0: return DType::Q8_0;
     case GgmlType::MXFP4: return DType::MXFP4;
+    case GgmlType::F16: return DType::F16;
+    case GgmlType::Q4_K: return DType::Q4_K;
+    case GgmlType::Q5_K: return DType::Q5_K;
+    case GgmlType::Q6_K: return DType::Q6_K;
+    case GgmlType::Q3_K: return DType::Q3_K;
+    case GgmlType::Q2_K: return DType::Q2_K;
+    case GgmlType::IQ4_XS: return DType::IQ4_XS;
     default: return std::nullopt;
     }
 }
 
-constexpr const char* kSupportedTypes = "F32, BF16, I32, I8, Q8_0, MXFP4";
+constexpr const char* kSupportedTypes = "F32, F16, BF16, I32, I8, Q8_0, MXFP4, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS";
 
 std::string baseName(const std::string& p) { return std::filesystem::path(p).filename().string(); }
 
@@ -157,6 +166,21 @@ std::vector<std::string> splitParts(const std::string& path) {
 }
 
 } // namespace
+
+std::optional<kernels::WeightFormat> ggufWeightFormat(DType d) {
+    switch (d) {
+    case DType::F16: return kernels::WeightFormat::F16;
+    case DType::Q8_0: return kernels::WeightFormat::Q8_0;
+    case DType::MXFP4: return kernels::WeightFormat::MXFP4;
+    case DType::Q4_K: return kernels::WeightFormat::Q4_K;
+    case DType::Q5_K: return kernels::WeightFormat::Q5_K;
+    case DType::Q6_K: return kernels::WeightFormat::Q6_K;
+    case DType::Q3_K: return kernels::WeightFormat::Q3_K;
+    case DType::Q2_K: return kernels::WeightFormat::Q2_K;
+    case DType::IQ4_XS: return kernels::WeightFormat::IQ4_XS;
+    default: return std::nullopt;
+    }
+}
 
 bool isGgufPath(const std::string& path) { return path.size() > 5 && path.compare(path.size() - 5, 5, ".gguf") == 0; }
 
@@ -329,43 +353,10 @@ namespace folio::model {
 
 namespace {
 
-// IEEE half of f, round to nearest even (f finite and within half range here).
-std::uint16_t halfOf(float f) {
-    std::uint32_t x;
-    std::memcpy(&x, &f, 4);
-    const std::uint32_t sign = (x >> 16) & 0x8000u;
-    const float a = std::fabs(f);
-    if (a >= 65520.0f) return std::uint16_t(sign | 0x7c00u);
-    if (a < 0x1p-14f) { // subnormal half: a multiple of 2^-24
-        const auto m = std::uint32_t(std::nearbyint(a * 0x1p24f));
-        return std::uint16_t(sign | m);
-    }
-    int e = 0;
-    const float m = std::frexp(a, &e); // a = m 2^e, m in [0.5, 1)
-    auto man = std::uint32_t(std::nearbyint((m * 2.0f - 1.0f) * 1024.0f));
-    int exp = e - 1 + 15;
-    if (man == 1024) {
-        man = 0;
-        ++exp;
-    }
-    return std::uint16_t(sign | std::uint32_t(exp) << 10 | man);
-}
-
-// ggml's Q8_0 of one row: per 32 values d = amax / 127 (stored as f16), q = round(x / d).
-void quantizeQ8_0(const float* x, std::int64_t cols, std::uint8_t* out) {
-    for (std::int64_t b = 0; b < cols / 32; ++b) {
-        float amax = 0;
-        for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[b * 32 + i]));
-        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        const std::uint16_t h = halfOf(d);
-        std::uint8_t* blk = out + b * 34;
-        blk[0] = std::uint8_t(h & 0xff);
-        blk[1] = std::uint8_t(h >> 8);
-        for (int i = 0; i < 32; ++i) {
-            const auto q = std::int8_t(std::nearbyint(x[b * 32 + i] * id));
-            std::memcpy(&blk[2 + i], &q, 1);
-        }
-    }
+// `want`, or Q8_0 where its blocks do not divide the width (llama-quantize's fallback), or F32.
+GgmlType writableType(GgmlType want, std::int64_t cols) {
+    if (ggmlWritable(want, cols)) return want;
+    return ggmlWritable(GgmlType::Q8_0, cols) ? GgmlType::Q8_0 : GgmlType::F32;
 }
 
 std::map<std::string, std::string> invert(const std::map<std::string, std::string>& m) {
@@ -376,7 +367,22 @@ std::map<std::string, std::string> invert(const std::map<std::string, std::strin
 
 } // namespace
 
-Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp8As, const std::string& path,
+bool parseGgufWriteType(const std::string& name, bool experts, GgmlType* out) {
+    static const std::map<std::string, GgmlType> kNames = {
+        {"f32", GgmlType::F32},   {"f16", GgmlType::F16},   {"q8_0", GgmlType::Q8_0}, {"q2_k", GgmlType::Q2_K},
+        {"q3_k", GgmlType::Q3_K}, {"q4_k", GgmlType::Q4_K}, {"q5_k", GgmlType::Q5_K}, {"q6_k", GgmlType::Q6_K},
+        {"iq4_xs", GgmlType::IQ4_XS}};
+    if (experts && name == "mxfp4") {
+        *out = GgmlType::MXFP4;
+        return true;
+    }
+    const auto it = kNames.find(name);
+    if (it == kNames.end()) return false;
+    *out = it->second;
+    return true;
+}
+
+Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufWriteTypes types, const std::string& path,
                       const std::string& tokenizerJson) {
     GgufWriter w;
     const std::string a = "deepseek4.";
@@ -432,19 +438,19 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp
                 byId[added["id"].get<std::int64_t>()] = {added["content"].get<std::string>(),
                                                           added.value("special", false) ? 3 : 4};
         std::vector<std::string> tokens, merges;
-        std::vector<std::int32_t> types;
+        std::vector<std::int32_t> tokenTypes;
         const std::int64_t last = byId.empty() ? -1 : byId.rbegin()->first;
         for (std::int64_t id = 0; id <= last || id < cfg.vocabSize; ++id) {
             auto it = byId.find(id);
             tokens.push_back(it != byId.end() ? it->second.first : "[PAD" + std::to_string(id) + "]");
-            types.push_back(it != byId.end() ? it->second.second : 5);
+            tokenTypes.push_back(it != byId.end() ? it->second.second : 5);
         }
         for (const auto& m : t["model"]["merges"])
             merges.push_back(m.is_string() ? m.get<std::string>() : m[0].get<std::string>() + " " + m[1].get<std::string>());
         w.addString("tokenizer.ggml.model", "gpt2");
         w.addString("tokenizer.ggml.pre", "deepseek-v3");
         w.addStringArray("tokenizer.ggml.tokens", tokens);
-        w.addI32Array("tokenizer.ggml.token_type", types);
+        w.addI32Array("tokenizer.ggml.token_type", tokenTypes);
         w.addStringArray("tokenizer.ggml.merges", merges);
     }
     w.addU32("tokenizer.ggml.bos_token_id", std::uint32_t(cfg.bosTokenId));
@@ -471,6 +477,8 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp
         if (t.dtype == DType::F32 || t.dtype == DType::BF16) {
             w.addTensor(gguf, dims, t.dtype == DType::F32 ? GgmlType::F32 : GgmlType::BF16,
                         std::vector<std::uint8_t>(t.data, t.data + bytes));
+        } else if (t.dtype == DType::I32) { // tid2eid read from a GGUF
+            w.addTensor(gguf, dims, GgmlType::I32, std::vector<std::uint8_t>(t.data, t.data + bytes));
         } else if (t.dtype == DType::I64) { // tid2eid
             std::vector<std::uint8_t> out(std::size_t(t.numel()) * 4);
             for (std::int64_t i = 0; i < t.numel(); ++i) {
@@ -487,23 +495,29 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp
             const std::int64_t rows = t.shape[0], cols = t.shape[1];
             // The values the fp8 kernels compute with: their own dequantization.
             const kernels::WeightMatrix fp8{kernels::WeightFormat::FP8Block128, rows, cols, t.data, scale->data};
+            const GgmlType type = writableType(types.dense, cols);
+            if (!ggmlWritable(type, cols)) return fail(t, std::string(ggmlTypeTraits(std::uint32_t(type))->name) + " cannot take a width of " + std::to_string(cols));
+            const std::size_t rowBytes = ggmlRowBytes(type, cols);
+            std::vector<std::uint8_t> out(std::size_t(rows) * rowBytes);
             row.resize(std::size_t(cols));
-            if (fp8As == GgufFp8As::F32) {
-                std::vector<std::uint8_t> out(std::size_t(rows * cols) * 4);
-                for (std::int64_t r = 0; r < rows; ++r) {
-                    kernels::dequantizeRow(fp8, r, 0, cols, row.data());
-                    std::memcpy(&out[std::size_t(r * cols) * 4], row.data(), std::size_t(cols) * 4);
-                }
-                w.addTensor(gguf, dims, GgmlType::F32, std::move(out));
-            } else {
-                if (cols % 32 != 0) return fail(t, "Q8_0 needs a width divisible by 32");
-                std::vector<std::uint8_t> out(std::size_t(rows * (cols / 32) * 34));
-                for (std::int64_t r = 0; r < rows; ++r) {
-                    kernels::dequantizeRow(fp8, r, 0, cols, row.data());
-                    quantizeQ8_0(row.data(), cols, &out[std::size_t(r * (cols / 32) * 34)]);
-                }
-                w.addTensor(gguf, dims, GgmlType::Q8_0, std::move(out));
+            for (std::int64_t r = 0; r < rows; ++r) {
+                kernels::dequantizeRow(fp8, r, 0, cols, row.data());
+                quantizeRowGgml(type, row.data(), cols, &out[std::size_t(r) * rowBytes]);
             }
+            w.addTensor(gguf, dims, type, std::move(out));
+        } else if (const auto f = ggufWeightFormat(t.dtype); f && t.shape.size() == 2) {
+            // Already GGUF blocks (rewriting a GGUF): through the kernels' f32 values.
+            const std::int64_t rows = t.shape[0], cols = t.shape[1];
+            const kernels::WeightMatrix m{*f, rows, cols, t.data, nullptr};
+            const GgmlType type = writableType(types.dense, cols);
+            const std::size_t rowBytes = ggmlRowBytes(type, cols);
+            std::vector<std::uint8_t> out(std::size_t(rows) * rowBytes);
+            row.resize(std::size_t(cols));
+            for (std::int64_t r = 0; r < rows; ++r) {
+                kernels::dequantizeRow(m, r, 0, cols, row.data());
+                quantizeRowGgml(type, row.data(), cols, &out[std::size_t(r) * rowBytes]);
+            }
+            w.addTensor(gguf, dims, type, std::move(out));
         } else {
             return fail(t, "not a type the converter writes");
         }
@@ -516,16 +530,46 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp
             const TensorView* first = ck.find(p + "0." + official);
             if (!first) return makeError(path + ": " + p + "0." + official + " is missing");
             const std::int64_t rows = first->shape[0];
-            const std::int64_t cols = first->dtype == DType::F4 ? first->shape[1] : first->shape[1] * 2;
+            const bool packedFp4 = first->dtype == DType::I8 || first->dtype == DType::U8;
+            const std::int64_t cols = packedFp4 ? first->shape[1] * 2 : first->shape[1];
             const std::int64_t blocks = cols / 32;
-            std::vector<std::uint8_t> out(std::size_t(cfg.nRoutedExperts) * std::size_t(rows * blocks * 17));
+            const GgmlType type = types.experts == GgmlType::MXFP4 ? GgmlType::MXFP4 : writableType(types.experts, cols);
+            const std::size_t rowBytes = type == GgmlType::MXFP4 ? std::size_t(blocks * 17) : ggmlRowBytes(type, cols);
+            std::vector<std::uint8_t> out(std::size_t(cfg.nRoutedExperts) * std::size_t(rows) * rowBytes);
             for (int e = 0; e < cfg.nRoutedExperts; ++e) {
                 const std::string name = p + std::to_string(e) + "." + official;
                 const TensorView* t = ck.find(name);
+                if (!t) return makeError(path + ": " + name + " is missing");
+                const auto block = ggufWeightFormat(t->dtype);
+                if (block && type == GgmlType::MXFP4 && *block != kernels::WeightFormat::MXFP4)
+                    return fail(*t, "only fp4 experts become MXFP4; choose another experts type");
+                if (block) { // GGUF blocks already: MXFP4 copied, others through f32
+                    const kernels::WeightMatrix m{*block, rows, cols, t->data, nullptr};
+                    std::uint8_t* dst = &out[std::size_t(e) * std::size_t(rows) * rowBytes];
+                    if (type == GgmlType::MXFP4) {
+                        std::memcpy(dst, t->data, std::size_t(rows) * rowBytes);
+                        continue;
+                    }
+                    row.resize(std::size_t(cols));
+                    for (std::int64_t r = 0; r < rows; ++r) {
+                        kernels::dequantizeRow(m, r, 0, cols, row.data());
+                        quantizeRowGgml(type, row.data(), cols, dst + std::size_t(r) * rowBytes);
+                    }
+                    continue;
+                }
                 const TensorView* s = ck.find(name.substr(0, name.size() - 7) + ".scale");
-                if (!t || !s) return makeError(path + ": " + name + " or its scale is missing");
+                if (!s) return makeError(path + ": " + name + "'s scale is missing");
                 if (t->dtype != DType::I8 && t->dtype != DType::U8 && t->dtype != DType::F4)
-                    return fail(*t, "experts must be fp4 to become MXFP4");
+                    return fail(*t, "experts must be fp4 or GGUF blocks to be written");
+                if (type != GgmlType::MXFP4) { // through f32: the fp4 kernels' values, re-quantized
+                    const kernels::WeightMatrix fp4{kernels::WeightFormat::FP4Row32, rows, cols, t->data, s->data};
+                    row.resize(std::size_t(cols));
+                    for (std::int64_t r = 0; r < rows; ++r) {
+                        kernels::dequantizeRow(fp4, r, 0, cols, row.data());
+                        quantizeRowGgml(type, row.data(), cols, &out[(std::size_t(e) * std::size_t(rows) + std::size_t(r)) * rowBytes]);
+                    }
+                    continue;
+                }
                 for (std::int64_t r = 0; r < rows; ++r)
                     for (std::int64_t b = 0; b < blocks; ++b) {
                         std::uint8_t* blk = &out[(std::size_t(e) * std::size_t(rows) + std::size_t(r)) * std::size_t(blocks) * 17 +
@@ -536,8 +580,7 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufFp8As fp
                         for (int j = 0; j < 16; ++j) blk[1 + j] = std::uint8_t(code(j) | code(j + 16) << 4);
                     }
             }
-            w.addTensor("blk." + std::to_string(l) + "." + suffix, {cols, rows, cfg.nRoutedExperts}, GgmlType::MXFP4,
-                        std::move(out));
+            w.addTensor("blk." + std::to_string(l) + "." + suffix, {cols, rows, cfg.nRoutedExperts}, type, std::move(out));
         }
     }
     return w.write(path);

@@ -17,7 +17,13 @@ std::size_t dtypeBits(DType t) {
     case DType::I64:
     case DType::F64: return 64;
     case DType::Q8_0:
-    case DType::MXFP4: return 0; // whole blocks only
+    case DType::MXFP4:
+    case DType::Q4_K:
+    case DType::Q5_K:
+    case DType::Q6_K:
+    case DType::Q3_K:
+    case DType::Q2_K:
+    case DType::IQ4_XS: return 0; // whole blocks only
     }
     return 0;
 }
@@ -37,6 +43,12 @@ const char* dtypeName(DType t) {
     case DType::F64: return "F64";
     case DType::Q8_0: return "Q8_0";
     case DType::MXFP4: return "MXFP4";
+    case DType::Q4_K: return "Q4_K";
+    case DType::Q5_K: return "Q5_K";
+    case DType::Q6_K: return "Q6_K";
+    case DType::Q3_K: return "Q3_K";
+    case DType::Q2_K: return "Q2_K";
+    case DType::IQ4_XS: return "IQ4_XS";
     }
     return "?";
 }

@@ -24,6 +24,13 @@ enum class DType : int {
     F64 = 10,
     Q8_0 = 11,  // GGUF: ggml blocks of 32 (f16 scale + 32 int8); shape is the logical one
     MXFP4 = 12, // GGUF: ggml blocks of 32 (UE8M0 byte + 16 bytes of e2m1 pairs); logical shape
+    // GGUF super-blocks of 256 (kernels/include/folio/kernels/gemm.h); shape is the logical one.
+    Q4_K = 13,
+    Q5_K = 14,
+    Q6_K = 15,
+    Q3_K = 16,
+    Q2_K = 17,
+    IQ4_XS = 18,
 };
 
 std::size_t dtypeBits(DType t);   // 4 for F4, else 8 * bytes; 0 for the GGUF block types

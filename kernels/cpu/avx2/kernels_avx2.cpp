@@ -59,6 +59,10 @@ inline void decodeFp8Span(const std::uint8_t* q, std::int64_t n, float scale, fl
 }
 
 // 8 x 8 blocks: dst[k * 16 + j] = src[j * kKTile + k].
+inline veci widenBytes(const std::uint8_t* p) {
+    return veci(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+}
+
 inline std::int64_t packFullPanel(const float* rows, std::int64_t kc, float* bp) {
     std::int64_t k0 = 0;
     for (; k0 + 8 <= kc; k0 += 8)

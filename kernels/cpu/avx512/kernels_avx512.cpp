@@ -51,6 +51,10 @@ inline void decodeFp8Span(const std::uint8_t* q, std::int64_t n, float scale, fl
     decodeE4m3Scaled(q + i, n - i, scale, out + i);
 }
 
+inline veci widenBytes(const std::uint8_t* p) {
+    return veci(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+
 // 16 x 16 blocks: dst[k * 32 + j] = src[j * kKTile + k].
 inline std::int64_t packFullPanel(const float* rows, std::int64_t kc, float* bp) {
     std::int64_t k0 = 0;

@@ -9,6 +9,8 @@
 
 #include "folio/kernels/formats.h"
 
+#include <emmintrin.h>
+
 namespace folio::kernels::baseline {
 namespace {
 
@@ -58,6 +60,13 @@ inline void decodeFp8Span(const std::uint8_t* q, std::int64_t n, float scale, fl
 }
 
 // 4 x 4 blocks transposed in registers (SSE2 unpacks).
+inline veci widenBytes(const std::uint8_t* p) {
+    std::int32_t four;
+    std::memcpy(&four, p, 4);
+    const __m128i zero = _mm_setzero_si128();
+    return veci(_mm_unpacklo_epi16(_mm_unpacklo_epi8(_mm_cvtsi32_si128(four), zero), zero));
+}
+
 inline std::int64_t packFullPanel(const float* rows, std::int64_t kc, float* bp) {
     std::int64_t k0 = 0;
     for (; k0 + 4 <= kc; k0 += 4)

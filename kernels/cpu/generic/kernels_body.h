@@ -9,12 +9,15 @@
 //       one MXFP4 block's 16 code bytes: out[j] = low nibble of q[j], out[16 + j] = high, times scale;
 //   void decodeFp8Span(const std::uint8_t* q, std::int64_t n, float scale, float* out);
 //       n e4m3 codes times one UE8M0 scale (decodeE4m3Scaled's values);
+//   veci widenBytes(const std::uint8_t* p);
+//       kLanes bytes zero-extended to the 32-bit lanes of a veci;
 //   std::int64_t packFullPanel(const float* rows, std::int64_t kc, float* bp);
 //       for a panel of kNr rows (row stride kKTile): bp[k * kNr + j] = rows[j * kKTile + k] for k in
 //       [0, returned); the rest is packed here.
 #pragma once
 
 #include "folio/kernels/formats.h"
+#include "kquants.h"
 
 #include <cmath>
 
@@ -259,6 +262,32 @@ void dequantizeRowImpl(const WeightMatrix& w, std::int64_t row, std::int64_t c0,
                 const std::uint8_t byte = blk[1 + (j & 15)];
                 out[c - c0] = decodeE2m1(j < 16 ? std::uint32_t(byte & 15u) : std::uint32_t(byte >> 4)) * s;
             }
+        }
+        return;
+    }
+    case WeightFormat::F16: {
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + (row * w.cols + c0) * 2;
+        for (std::int64_t i = 0; i < len; ++i) out[i] = halfToFloat(std::uint16_t(p[2 * i] | (p[2 * i + 1] << 8)));
+        return;
+    }
+    case WeightFormat::Q2_K:
+    case WeightFormat::Q3_K:
+    case WeightFormat::Q4_K:
+    case WeightFormat::Q5_K:
+    case WeightFormat::Q6_K:
+    case WeightFormat::IQ4_XS: {
+        const BlockLayout layout = blockLayout(w.format);
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row * (w.cols / 256) * layout.bytes;
+        for (std::int64_t c = c0; c < c0 + len;) {
+            const std::int64_t b = c / 256, end = imin(c0 + len, (b + 1) * 256);
+            if (c == b * 256 && end == c + 256) {
+                decodeSuperBlock(w.format, p + b * layout.bytes, out + (c - c0));
+            } else { // part of a block: decode it whole, keep the part
+                alignas(64) float whole[256];
+                decodeSuperBlock(w.format, p + b * layout.bytes, whole);
+                std::memcpy(out + (c - c0), whole + (c - b * 256), std::size_t(end - c) * 4);
+            }
+            c = end;
         }
         return;
     }

@@ -30,6 +30,7 @@ namespace {
 
 constexpr int kLanes = FOLIO_KERNEL_LANES;
 typedef float vecf __attribute__((vector_size(kLanes * 4)));
+typedef std::int32_t veci __attribute__((vector_size(kLanes * 4)));
 
 inline vecf vload(const float* p) {
     vecf v;

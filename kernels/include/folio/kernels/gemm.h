@@ -10,10 +10,53 @@ namespace folio::kernels {
 
 class ThreadPool;
 
-// Q8_0 and MXFP4 are ggml's blocks of 32 inputs, row-major, scales inside the blocks (no `scales`):
+// The GGUF formats are ggml's blocks, row-major, scales inside the blocks (no `scales`):
 // Q8_0 = f16 scale + 32 int8 (value = scale x q; 34 bytes); MXFP4 = UE8M0 scale byte + 16 bytes
-// whose low nibbles are inputs 0-15 and high nibbles inputs 16-31, e2m1 codes (17 bytes).
-enum class WeightFormat : int { F32 = 0, BF16 = 1, FP8Block128 = 2, FP4Row32 = 3, Q8_0 = 4, MXFP4 = 5 };
+// whose low nibbles are inputs 0-15 and high nibbles inputs 16-31, e2m1 codes (17 bytes); F16 is
+// IEEE half; the K-quants and IQ4_XS are super-blocks of 256 inputs with sub-block scales (ggml's
+// block_q2_K .. block_q6_K, block_iq4_xs; kernels/cpu/generic/kernels_body.h decodes them).
+enum class WeightFormat : int {
+    F32 = 0, BF16 = 1, FP8Block128 = 2, FP4Row32 = 3, Q8_0 = 4, MXFP4 = 5,
+    F16 = 6, Q4_K = 7, Q5_K = 8, Q6_K = 9, Q3_K = 10, Q2_K = 11, IQ4_XS = 12,
+};
+
+// Inputs and bytes per block of the formats that keep their scales inside the data (the GGUF
+// ones; F16 as a block of one); {0, 0} for the checkpoint formats.
+struct BlockLayout {
+    int values = 0;
+    int bytes = 0;
+};
+constexpr BlockLayout blockLayout(WeightFormat f) {
+    switch (f) {
+    case WeightFormat::Q8_0: return {32, 34};
+    case WeightFormat::MXFP4: return {32, 17};
+    case WeightFormat::F16: return {1, 2};
+    case WeightFormat::Q4_K: return {256, 144};
+    case WeightFormat::Q5_K: return {256, 176};
+    case WeightFormat::Q6_K: return {256, 210};
+    case WeightFormat::Q3_K: return {256, 110};
+    case WeightFormat::Q2_K: return {256, 84};
+    case WeightFormat::IQ4_XS: return {256, 136};
+    default: return {};
+    }
+}
+
+// Bytes of a rows x cols matrix's data (without the separate `scales` of fp8/fp4).
+constexpr std::int64_t weightDataBytes(WeightFormat f, std::int64_t rows, std::int64_t cols) {
+    switch (f) {
+    case WeightFormat::F32: return 4 * rows * cols;
+    case WeightFormat::BF16: return 2 * rows * cols;
+    case WeightFormat::FP8Block128: return rows * cols;
+    case WeightFormat::FP4Row32: return rows * cols / 2;
+    default: {
+        const BlockLayout b = blockLayout(f);
+        return rows * (cols / b.values) * b.bytes;
+    }
+    }
+}
+
+// A short name: "F32", "BF16", "FP8", "FP4", "Q8_0", "MXFP4", "F16", "Q4_K", ...
+const char* weightFormatName(WeightFormat f);
 
 struct WeightMatrix {
     WeightFormat format = WeightFormat::F32;
