@@ -316,8 +316,13 @@ Status SessionRuntime::pack(const std::string& question) {
     using namespace folio::ingest;
     if (!modelLoaded()) return makeError("load a model before packing");
     const Tokenizer* t = tokenizer_.get();
+    // A tokenizer without the chat encoding's special tokens fails here, before any prefill.
+    if (t) {
+        auto probe = encodeChat(*t, {}, {{ChatRole::User, question, {}}}, options_.mode, true);
+        if (!probe.ok()) return makeError(probe.error());
+    }
     const TokenCounting counting = t ? TokenCounting{[t](std::string_view text) { return t->count(text); },
-                                                     modelDir_ + "/tokenizer.json", true}
+                                                     t->sourceName(), true}
                                      : approximateTokenCounting();
     std::int64_t conversation = options_.answerReserve + 64;
     for (const Message& m : history_) conversation += std::int64_t(counting.count(m.content)) + 4;
