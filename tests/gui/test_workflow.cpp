@@ -3,6 +3,7 @@
 // ask and receive a streamed answer, open citations in the source viewer, close, reopen and find the
 // restored state. The event loop is sampled every few milliseconds throughout: the longest stall
 // must stay under 50 ms. With FOLIO_SCREENSHOT_DIR set, the main states are saved as PNG files.
+#include "folio/engine.h"
 #include "folio/main_window.h"
 
 #include "../ingest/ingest_test_support.h"
@@ -17,6 +18,7 @@
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QMimeData>
+#include <QProcess>
 #include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -326,6 +328,27 @@ void TestWorkflow::modelDialogRefusesWhatDoesNotFit() {
     QVERIFY(!second.fits());
     QVERIFY2(second.planText().contains("config.json"), qPrintable(second.planText()));
     QCOMPARE(second.choice().directory, tmp_.path());
+    // A GGUF file, chosen with its own button: the plan from its metadata and its tensors' bytes.
+    const QString ggufPath = tmp_.path() + "/tiny-q4_k.gguf";
+    {
+        QProcess make;
+        make.start(FOLIO_CLI_PATH, {"make-model", "--preset", "tiny", "--seed", "3", "--out", tmp_.path() + "/tinyg",
+                                    "--gguf", "q4_k"});
+        QVERIFY(make.waitForFinished(120000));
+        QCOMPARE(make.exitCode(), 0);
+        QVERIFY(QFile::rename(tmp_.path() + "/tinyg/model-q4_k.gguf", ggufPath));
+    }
+    second.pickFile = [&] { return ggufPath; };
+    QPushButton* fileButton = second.findChild<QPushButton*>("browseGguf");
+    QVERIFY(fileButton);
+    fileButton->click();
+    QCOMPARE(second.choice().directory, ggufPath);
+    QCOMPARE(second.choice().kind, ModelChoice::Directory);
+    QVERIFY2(second.fits(), qPrintable(second.planText()));
+    QVERIFY2(second.planText().contains("Memory plan at"), qPrintable(second.planText()));
+    auto est = estimateMemory(ggufPath.toStdString(), 262144);
+    QVERIFY(est.ok());
+    QVERIFY(est->weightBytes > 0 && est->weightBytes < std::uint64_t(QFileInfo(ggufPath).size()));
     // A remote endpoint needs a usable address; the model then runs on the server.
     ModelChoice remote;
     remote.kind = ModelChoice::Remote;

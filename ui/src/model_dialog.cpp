@@ -71,7 +71,7 @@ ModelDialog::ModelDialog(const ModelChoice& choice, QWidget* parent) : QDialog(p
     auto* layout = new QVBoxLayout(this);
     kind_ = new QButtonGroup(this);
     auto* demo = new QRadioButton(tr("Demo model (generated; its answers carry no meaning)"), this);
-    auto* dir = new QRadioButton(tr("Checkpoint directory (config.json, safetensors, tokenizer.json)"), this);
+    auto* dir = new QRadioButton(tr("Checkpoint directory (config.json, safetensors, tokenizer.json) or GGUF file"), this);
     auto* remote = new QRadioButton(tr("Remote endpoint (vLLM, SGLang or folio-cli serve; OpenAI-compatible)"), this);
     kind_->addButton(demo, ModelChoice::Demo);
     kind_->addButton(dir, ModelChoice::Directory);
@@ -81,9 +81,12 @@ ModelDialog::ModelDialog(const ModelChoice& choice, QWidget* parent) : QDialog(p
     auto* dirRow = new QHBoxLayout;
     directory_ = new QLineEdit(choice.directory, this);
     directory_->setObjectName(QStringLiteral("modelDirectory"));
-    auto* browse = new QPushButton(tr("Browse..."), this);
+    auto* browse = new QPushButton(tr("Folder..."), this);
+    auto* browseFile = new QPushButton(tr("GGUF file..."), this);
+    browseFile->setObjectName(QStringLiteral("browseGguf"));
     dirRow->addWidget(directory_, 1);
     dirRow->addWidget(browse);
+    dirRow->addWidget(browseFile);
     layout->addLayout(dirRow);
     layout->addWidget(remote);
     endpoint_ = new QLineEdit(choice.endpoint, this);
@@ -136,6 +139,16 @@ ModelDialog::ModelDialog(const ModelChoice& choice, QWidget* parent) : QDialog(p
                                         : QFileDialog::getExistingDirectory(this, tr("Checkpoint directory"), directory_->text());
         if (!d.isEmpty()) {
             directory_->setText(d);
+            kind_->button(ModelChoice::Directory)->setChecked(true);
+        }
+        updatePlan();
+    });
+    connect(browseFile, &QPushButton::clicked, this, [this] {
+        const QString f = pickFile ? pickFile()
+                                   : QFileDialog::getOpenFileName(this, tr("GGUF model (the first part of a split file)"),
+                                                                  directory_->text(), tr("GGUF models (*.gguf)"));
+        if (!f.isEmpty()) {
+            directory_->setText(f);
             kind_->button(ModelChoice::Directory)->setChecked(true);
         }
         updatePlan();

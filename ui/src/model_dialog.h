@@ -40,6 +40,8 @@ public:
     bool fits() const { return fits_; }
     // Test seam: what Browse... returns instead of a file dialog.
     std::function<QString()> pickDirectory;
+    // Test seam: what "GGUF file..." returns instead of a file dialog.
+    std::function<QString()> pickFile;
     // Test seam: the memory the plan is checked against (bytes); default: physical memory.
     void setAvailableMemory(qint64 bytes);
 
