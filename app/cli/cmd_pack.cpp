@@ -1,12 +1,14 @@
 // folio-cli pack: sources -> one packed, citable context and its manifest.
 #include "args.h"
 #include "cli.h"
+#include "folio/ingest/count_cache.h"
 #include "folio/ingest/manifest.h"
 #include "folio/ingest/packer.h"
 #include "folio/ingest/session_store.h"
 #include "folio/ingest/source_loader.h"
 #include "folio/tokenizer.h"
 #include "json_line.h"
+#include "runtime/app_paths.h"
 #include "source_loading.h"
 
 #include <QSaveFile>
@@ -64,7 +66,7 @@ bool saveSession(const std::string& dbPath, const std::string& name, const Packe
 }
 
 int run(const std::vector<std::string>& argv) {
-    Args args({"json", "committed", "follow-submodules", "manifest-first"},
+    Args args({"json", "committed", "follow-submodules", "manifest-first", "no-count-cache"},
               {"model", "tokenizer", "budget", "question", "ref", "max-file-kib", "anchor-every",
                "store", "session", "output", "threads"});
     if (!args.parse(argv)) return fail("pack", args.error(), ExitUsage);
@@ -114,7 +116,20 @@ int run(const std::vector<std::string>& argv) {
     packOptions.lineAnchorEvery = static_cast<int>(anchorEvery);
     packOptions.threads = static_cast<int>(threads);
     packOptions.manifestFirst = args.has("manifest-first");
+    // Exact counts from earlier runs (the cache directory's token-counts.sqlite): a second pack of
+    // the same tree tokenizes only what changed.
+    std::unique_ptr<TokenCountCache> countCache;
+    if (tokenizer && !args.has("no-count-cache")) {
+        std::string error;
+        countCache = app::openTokenCountCache(*tokenizer, &error);
+        if (!countCache) std::fprintf(stderr, "folio-cli pack: counting without the token count cache: %s\n", error.c_str());
+        packOptions.countCache = countCache.get();
+    }
     const PackedContext ctx = packSources(std::move(sources), counting, packOptions);
+    if (countCache) {
+        std::string error;
+        if (!countCache->save(&error)) std::fprintf(stderr, "folio-cli pack: %s\n", error.c_str());
+    }
 
     if (args.has("store")) {
         std::string error;
@@ -211,6 +226,9 @@ int run(const std::vector<std::string>& argv) {
             .add("segments", static_cast<std::uint64_t>(ctx.segments.size()))
             .add("manifest_tokens", static_cast<std::uint64_t>(manifestTokens))
             .add("bytes", static_cast<std::uint64_t>(text.size()));
+        if (countCache) // texts whose counts came from earlier runs / were tokenized now
+            summary.add("counts_cached", static_cast<std::uint64_t>(countCache->hits()))
+                .add("counts_tokenized", static_cast<std::uint64_t>(countCache->misses()));
         summary.print();
         if (!args.has("output")) JsonLine().add("type", "context").add("text", text).print();
     } else {
@@ -234,7 +252,7 @@ const Command kPackCommand{
     "[--json]\n"
     "                      [--ref REF | --committed] [--follow-submodules] [--max-file-kib N]\n"
     "                      [--anchor-every K] [--manifest-first] [--threads N] [--output FILE]\n"
-    "                      [--store DB --session NAME]\n\n"
+    "                      [--store DB --session NAME] [--no-count-cache]\n\n"
     "Ingests git repositories (the working tree by default; --ref or --committed reads a commit's "
     "tree),\n"
     "folders, PDFs, transcripts (SRT, WebVTT, Whisper JSON, timestamped text) and text files, and "
@@ -255,7 +273,9 @@ const Command kPackCommand{
     "context\n"
     "  --output FILE     write the context to FILE instead of stdout\n"
     "  --store DB        also save the sources, documents and counts as session NAME in database "
-    "DB\n",
+    "DB\n"
+    "  --no-count-cache  count every text again (by default exact counts are kept between runs in\n"
+    "                    the cache directory's token-counts.sqlite, keyed by tokenizer and text)\n",
     run};
 
 } // namespace folio::cli

@@ -341,6 +341,13 @@ Status SessionRuntime::pack(const std::string& question) {
         // a copy of the sources, without what the user excluded.
         PackOptions po;
         po.statistics = retrievalStats_;
+        if (t && countCacheTokenizer_ != t->fingerprint()) {
+            std::string error;
+            countCache_ = openTokenCountCache(*t, &error);
+            countCacheTokenizer_ = t->fingerprint();
+            if (!countCache_) warnings_.push_back("counting without the token count cache: " + error);
+        }
+        po.countCache = t ? countCache_.get() : nullptr;
         std::vector<SourceResult> sources = sources_;
         if (!excluded_.empty())
             for (SourceResult& src : sources) {
@@ -358,6 +365,10 @@ Status SessionRuntime::pack(const std::string& question) {
     }
     packed_ = std::make_unique<PackedContext>(
         corpus_->pack(question, std::size_t(options_.contextSize - reserve)));
+    if (countCache_ && t) {
+        std::string error;
+        if (!countCache_->save(&error)) warnings_.push_back(error);
+    }
     if (!packed_->warning.empty()) warnings_.push_back(packed_->warning);
     resolver_ = std::make_unique<CitationResolver>(packed_->documents);
     if (remote_) {

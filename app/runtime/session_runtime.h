@@ -23,6 +23,7 @@
 
 #include "folio/engine.h"
 #include "folio/ingest/citation_resolver.h"
+#include "folio/ingest/count_cache.h"
 #include "folio/ingest/packer.h"
 #include "folio/ingest/session_store.h"
 #include "folio/ingest/source_loader.h"
@@ -235,6 +236,10 @@ private:
     std::size_t refreshed_ = 0;
     std::unique_ptr<ingest::PackedContext> packed_;
     std::shared_ptr<ingest::RetrievalStatistics> retrievalStats_; // kept across packs (packer.h)
+    // Exact counts kept between runs (count_cache.h), for the loaded tokenizer; null when none or
+    // when the cache file cannot be opened (a warning says so).
+    std::unique_ptr<ingest::TokenCountCache> countCache_;
+    std::string countCacheTokenizer_;
     std::unique_ptr<ingest::PreparedCorpus> corpus_; // the sources prepared for packing, reused
     std::unique_ptr<ingest::CitationResolver> resolver_;
     std::vector<std::int32_t> prompt_;   // the ids the state should reach: context + conversation

@@ -1,5 +1,7 @@
 #include "folio/ingest/packer.h"
 
+#include "folio/ingest/count_cache.h"
+
 #include "folio/ingest/context_format.h"
 #include "folio/ingest/manifest.h"
 #include "folio/ingest/repo_map.h"
@@ -257,9 +259,13 @@ struct PreparedCorpus::Impl {
     static constexpr std::size_t kUncounted = static_cast<std::size_t>(-1);
     std::size_t costOf(std::size_t c) {
         if (cost[c] == kUncounted)
-            cost[c] = counting.count(frameExcerpt(base.documents[chunks[c].document], chunks[c],
-                                                  options.lineAnchorEvery));
+            cost[c] = countFramed(frameExcerpt(base.documents[chunks[c].document], chunks[c], options.lineAnchorEvery));
         return cost[c];
+    }
+    // The count of a framed text, through the count cache when there is one.
+    std::size_t countFramed(const std::string& framed) const {
+        if (!options.countCache) return counting.count(framed);
+        return options.countCache->count(framed, [this](std::string_view t) { return counting.count(t); });
     }
     std::unique_ptr<RetrievalIndex> index;
 
@@ -321,8 +327,7 @@ PreparedCorpus::PreparedCorpus(std::vector<SourceResult> sources, const TokenCou
     parallelFor(n, options.threads, [&](std::size_t d) {
         const int lines = ctx.documents[d].lineCount();
         m.lineCount[d] = lines;
-        ctx.documentTokens[d] =
-            counting.count(frameDocument(ctx.documents[d], options.lineAnchorEvery, lines));
+        ctx.documentTokens[d] = m.countFramed(frameDocument(ctx.documents[d], options.lineAnchorEvery, lines));
     });
     m.wholeSum =
         std::accumulate(ctx.documentTokens.begin(), ctx.documentTokens.end(), std::size_t{0});

@@ -3,6 +3,7 @@
 #include "porter_stemmer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <cmath>
 #include <thread>
@@ -73,6 +74,59 @@ std::uint32_t getVarint(const std::uint8_t*& p) {
 // One thread's share: a contiguous range of documents and their chunks, with its own dictionary.
 // Postings per term: varint(chunk delta), then one varint per field of (tf) for text, names and
 // words, in that order; path terms are kept per document.
+// Raw lower-case word -> term id, for the index build's hottest lookup (every word of every
+// chunk): open addressing over one arena of the words' bytes, no allocation per lookup.
+class WordTable {
+public:
+    static std::uint64_t hash(std::string_view w) {
+        std::uint64_t h = 0xcbf29ce484222325ull;
+        for (const char c : w) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+        return h ^ (h >> 29);
+    }
+    // The id of `w`, or nullptr.
+    const std::uint32_t* find(std::string_view w, std::uint64_t h) const {
+        if (slots_.empty()) return nullptr;
+        for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
+            const Slot& s = slots_[i];
+            if (s.len == kEmpty) return nullptr;
+            if (s.hash == h && s.len == w.size() && std::memcmp(arena_.data() + s.offset, w.data(), w.size()) == 0)
+                return &s.id;
+        }
+    }
+    void insert(std::string_view w, std::uint64_t h, std::uint32_t id) {
+        if ((size_ + 1) * 2 > slots_.size()) grow();
+        place(Slot{h, static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint32_t>(w.size()), id});
+        arena_.append(w);
+        ++size_;
+    }
+
+private:
+    static constexpr std::uint32_t kEmpty = 0xffffffffu;
+    struct Slot {
+        std::uint64_t hash = 0;
+        std::uint32_t offset = 0;
+        std::uint32_t len = kEmpty;
+        std::uint32_t id = 0;
+    };
+    void place(const Slot& slot) {
+        for (std::size_t i = slot.hash & mask_;; i = (i + 1) & mask_)
+            if (slots_[i].len == kEmpty) {
+                slots_[i] = slot;
+                return;
+            }
+    }
+    void grow() {
+        std::vector<Slot> old = std::move(slots_);
+        slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+        mask_ = slots_.size() - 1;
+        for (const Slot& s : old)
+            if (s.len != kEmpty) place(s);
+    }
+    std::vector<Slot> slots_;
+    std::string arena_;
+    std::size_t mask_ = 0, size_ = 0;
+};
+
 struct Shard {
     std::unordered_map<std::string, std::uint32_t> dict; // stemmed term -> local id
     std::vector<std::vector<std::uint8_t>> postings;     // per local id
@@ -140,17 +194,23 @@ RetrievalIndex::RetrievalIndex(const std::vector<Chunk>& chunks, const std::vect
     auto build = [&](unsigned s) {
         Shard& sh = m.shards[s];
         std::vector<std::pair<std::uint32_t, std::uint8_t>> hits; // (local id, field)
-        std::unordered_map<std::string, std::uint32_t> seen;      // raw lower-case word -> id
+        WordTable seen;                                           // raw lower-case word -> id
+        // Per local id: this chunk's term frequencies, and the ids touched (cleared per chunk).
+        std::vector<std::array<std::uint32_t, kFields>> tfOf;
+        std::vector<std::uint32_t> touched;
         auto term = [&](std::string_view raw) {
-            std::string key(raw);
-            for (char& c : key)
-                if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-            auto it = seen.find(key);
-            if (it != seen.end()) return it->second;
-            std::string stem = key;
+            char key[kMaxWord];
+            for (std::size_t i = 0; i < raw.size(); ++i) {
+                const char c = raw[i];
+                key[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+            }
+            const std::string_view lower(key, raw.size());
+            const std::uint64_t h = WordTable::hash(lower);
+            if (const std::uint32_t* id = seen.find(lower, h)) return *id;
+            std::string stem(lower);
             porterStem(stem);
             const std::uint32_t id = sh.id(stem);
-            seen.emplace(std::move(key), id);
+            seen.insert(lower, h, id);
             return id;
         };
         for (std::size_t d = bounds[s]; d < bounds[s + 1]; ++d) {
@@ -194,12 +254,18 @@ RetrievalIndex::RetrievalIndex(const std::vector<Chunk>& chunks, const std::vect
                 }
                 auto& l = m.len[c];
                 l[Path] = pathLen;
-                for (const auto& h : hits) ++l[h.second];
-                std::sort(hits.begin(), hits.end());
-                for (std::size_t i = 0; i < hits.size();) {
-                    const std::uint32_t id = hits[i].first;
-                    std::array<std::uint32_t, kFields> tf{};
-                    while (i < hits.size() && hits[i].first == id) ++tf[hits[i++].second];
+                // Frequencies per term of this chunk, summed in place (each term's postings get
+                // one entry per chunk, so the order the terms are visited in changes nothing).
+                if (tfOf.size() < sh.postings.size()) tfOf.resize(sh.postings.size(), std::array<std::uint32_t, kFields>{});
+                for (const auto& h : hits) {
+                    ++l[h.second];
+                    auto& tf = tfOf[h.first];
+                    if (tf[Text] == 0 && tf[Names] == 0 && tf[Words] == 0 && tf[Path] == 0) touched.push_back(h.first);
+                    ++tf[h.second];
+                }
+                for (const std::uint32_t id : touched) {
+                    const std::array<std::uint32_t, kFields> tf = tfOf[id];
+                    tfOf[id] = {};
                     auto& p = sh.postings[id];
                     putVarint(p, c - sh.lastChunk[id]);
                     sh.lastChunk[id] = c;
@@ -208,6 +274,7 @@ RetrievalIndex::RetrievalIndex(const std::vector<Chunk>& chunks, const std::vect
                     putVarint(p, tf[Words]);
                     ++sh.df[id];
                 }
+                touched.clear();
             }
         }
         for (auto& p : sh.postings) p.shrink_to_fit();

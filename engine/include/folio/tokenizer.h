@@ -73,6 +73,10 @@ public:
     int32_t bosId() const; // `<｜begin▁of▁sentence｜>`, -1 when absent
     int32_t eosId() const; // `<｜end▁of▁sentence｜>`, -1 when absent
     const std::string& sourceName() const;
+    // 32 hex digits that identify the tokenizer's definition (a hash of its tokenizer.json text, or
+    // of the one built from a GGUF's metadata): equal for the same tokenizer wherever it was
+    // loaded from, different when anything in it differs. Keys the token count cache.
+    const std::string& fingerprint() const;
 
 private:
     explicit Tokenizer(std::unique_ptr<tok::TokenizerData> d);

@@ -11,6 +11,7 @@
 #include "utf8.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -62,8 +63,20 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::loadFromString(std::string_view js
                                                              const std::string& sourceName) {
     auto d = tok::parseTokenizerJson(json, sourceName);
     if (!d) return makeError(d.error());
+    // Two 64-bit FNV-1a lanes with different offsets, the second over the bytes in reverse order:
+    // an identifier of the definition, not a defence against crafted collisions.
+    std::uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull ^ json.size();
+    for (std::size_t i = 0; i < json.size(); ++i) {
+        a = (a ^ std::uint8_t(json[i])) * 0x100000001b3ull;
+        b = (b ^ std::uint8_t(json[json.size() - 1 - i])) * 0x100000001b3ull;
+    }
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(a), static_cast<unsigned long long>(b));
+    (*d)->fingerprint = hex;
     return std::unique_ptr<Tokenizer>(new Tokenizer(std::move(d).value()));
 }
+
+const std::string& Tokenizer::fingerprint() const { return d_->fingerprint; }
 
 namespace {
 

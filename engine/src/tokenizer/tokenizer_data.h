@@ -32,6 +32,7 @@ struct AddedToken {
 
 struct TokenizerData {
     std::string sourceName;
+    std::string fingerprint; // of the tokenizer.json text it was built from (Tokenizer::fingerprint)
 
     std::vector<PreTokenizerStep> preTokenizer; // applied in order, then ByteLevel (bytes -> chars)
     bool ignoreMerges = false; // BPE "ignore_merges": a word in the vocab is one token

@@ -38,6 +38,7 @@
 namespace folio::ingest {
 
 struct RetrievalStatistics;
+class TokenCountCache;
 
 struct PackOptions {
     int lineAnchorEvery = 10; // "N|" anchors; 1 = every line, 0 = none
@@ -53,6 +54,10 @@ struct PackOptions {
     // same session so that a change to one file leaves the rest of the selection alone; null:
     // this pack's own. Filled by the first pack that ranks, then reused.
     std::shared_ptr<RetrievalStatistics> statistics;
+    // Counts kept from earlier runs (count_cache.h), consulted before counting a framed document
+    // or excerpt and given what is counted; null: count everything. Must be for `counting`'s
+    // tokenizer and outlive the PreparedCorpus. The caller saves it.
+    TokenCountCache* countCache = nullptr;
 };
 
 // Stored nowhere yet, but explicit values for when they are.
