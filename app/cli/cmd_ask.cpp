@@ -22,7 +22,8 @@ namespace {
 int run(const std::vector<std::string>& argv) {
     using namespace folio::ingest;
     Args args({"demo", "thinking"}, {"model", "session", "device", "context", "max-tokens", "temperature", "top-p", "seed",
-                                     "threads", "chunk", "checkpoint-every", "endpoint", "remote-model"});
+                                     "threads", "chunk", "checkpoint-every", "endpoint", "remote-model", "api",
+                                     "reasoning-effort"});
     if (!args.parse(argv)) return fail("ask", args.error(), ExitUsage);
     if (!args.sawDashDash() || args.afterDashDash().empty())
         return fail("ask", "the question goes after --: folio-cli ask [SOURCE...] -- QUESTION", ExitUsage);
@@ -52,6 +53,13 @@ int run(const std::vector<std::string>& argv) {
     ro.mode = args.has("thinking") ? ChatMode::Thinking : ChatMode::Chat;
     ro.endpoint = QString::fromStdString(args.valueOr("endpoint", ""));
     ro.remoteModel = args.valueOr("remote-model", "");
+    if (!app::parseRemoteDialect(args.valueOr("api", "auto"), &ro.dialect))
+        return fail("ask", "--api must be auto, openai, deepseek or llamacpp", ExitUsage);
+    ro.reasoningEffort = args.valueOr("reasoning-effort", "");
+    if (!ro.reasoningEffort.empty() && ro.reasoningEffort != "high" && ro.reasoningEffort != "max")
+        return fail("ask", "--reasoning-effort must be high or max", ExitUsage);
+    if (!ro.reasoningEffort.empty() && !args.has("thinking"))
+        return fail("ask", "--reasoning-effort applies to --thinking", ExitUsage);
     if (ro.demo)
         std::fprintf(stderr, "Demo model: generated weights and a tokenizer trained by Folio. Its answers carry no "
                              "meaning; they show the pipeline running.\n");
@@ -133,7 +141,8 @@ const Command kAskCommand{
     "ask", "Ingest, prefill and answer a question",
     "Usage: folio-cli ask [--model DIR | --demo | --endpoint URL] [--session NAME] [SOURCE...] -- QUESTION\n"
     "       [--context N] [--max-tokens N] [--temperature T] [--top-p P] [--seed S] [--thinking]\n"
-    "       [--threads N] [--chunk N] [--checkpoint-every N] [--device cpu|cuda|auto]\n\n"
+    "       [--threads N] [--chunk N] [--checkpoint-every N] [--device cpu|cuda|auto]\n"
+    "       [--api auto|openai|deepseek|llamacpp] [--reasoning-effort high|max]\n\n"
     "Does the whole job: ingest the sources, pack them into the context (default 262144 tokens) with\n"
     "the model's tokenizer, prefill with live progress on stderr, and stream the answer to stdout.\n"
     "--demo uses a small generated model (made on first use in the cache directory) whose answers\n"
@@ -142,7 +151,11 @@ const Command kAskCommand{
     "conversation (created on first use, with SOURCEs); later questions continue it without SOURCEs.\n"
     "--endpoint URL sends the context and the question to an OpenAI-compatible server (vLLM, SGLang,\n"
     "folio-cli serve; URL like http://host:8000/v1, a bearer key from FOLIO_API_KEY) instead of the\n"
-    "embedded engine; --remote-model picks the model there, --model DIR its tokenizer for exact budgets.\n",
+    "embedded engine; --remote-model picks the model there, --model DIR its tokenizer for exact budgets.\n"
+    "--api names the server's dialect (auto: a deepseek.com host is the DeepSeek API, a server that\n"
+    "answers /props is llama.cpp's): the DeepSeek API's thinking switch, reasoning and cache figures,\n"
+    "llama.cpp's prompt progress (the prefill line follows the server reading the context). The\n"
+    "DeepSeek API's key may also come from DEEPSEEK_API_KEY.\n",
     run};
 
 } // namespace folio::cli

@@ -121,7 +121,7 @@ Status SessionRuntime::loadModel() {
     if (!options_.endpoint.isEmpty()) {
         // The remote engine: the server holds the model; a local tokenizer (optional) makes the
         // budget exact, else it is approximated.
-        auto client = std::make_unique<RemoteClient>(options_.endpoint, options_.apiKey);
+        auto client = std::make_unique<RemoteClient>(options_.endpoint, options_.apiKey, options_.dialect);
         std::vector<std::string> ids;
         if (Status st = client->models(&ids); !st.ok()) return st;
         remoteModelId_ = options_.remoteModel.empty() ? ids.front() : options_.remoteModel;
@@ -508,7 +508,21 @@ Status SessionRuntime::prefillContext(const ProgressFn& progress, PrefillControl
         std::vector<RemoteMessage> messages{{"system", contextText_}, {"user", "Reply with OK."}};
         RemoteReply reply;
         auto keepGoing = [control] { return !control || control->proceed(); };
-        if (Status st = remote_->chat(remoteModelId_, messages, SamplingParams{0.0f, 1.0f, 0}, 1, {}, keepGoing, &reply); !st.ok())
+        RemoteChatOptions ro;
+        ro.allowEmpty = true; // one token, which may be one the stream does not show
+        // A llama.cpp server reports its reading of the prompt: the live panel follows it.
+        ro.onProgress = [&](const RemoteProgress& p) {
+            PrefillReport live = r;
+            live.total = p.total;
+            live.done = p.processed;
+            live.reused = p.cached;
+            const double newTokens = double(p.processed - p.cached);
+            live.averageRate = live.recentRate = p.seconds > 0 ? newTokens / p.seconds : 0;
+            live.etaSeconds = live.averageRate > 0 ? double(p.total - p.processed) / live.averageRate : 0;
+            if (progress) progress(live);
+        };
+        if (Status st = remote_->chat(remoteModelId_, messages, SamplingParams{0.0f, 1.0f, 0}, 1, {}, keepGoing, &reply, ro);
+            !st.ok())
             return st;
         if (reply.stopped) return makeError("cancelled");
         if (reply.promptTokens > 0) counters_.contextTokens = reply.promptTokens;
@@ -690,17 +704,34 @@ Status SessionRuntime::askRemote(const std::string& question, const SamplingPara
     for (const ingest::Message& m : history_) messages.push_back({m.role, m.content});
     messages.push_back({"user", question});
     Answer a;
-    bool first = true;
+    bool first = true, reasoned = false;
+    // Streamed as the embedded engine streams a thinking-mode answer: the reasoning, a
+    // "</think>" line, the answer.
     auto onDelta = [&](const std::string& piece) {
         if (first) a.secondsToFirstToken = now() - t0;
         first = false;
+        if (reasoned) {
+            reasoned = false;
+            if (onToken) onToken("\n</think>\n");
+        }
+        if (onToken) onToken(piece);
+    };
+    RemoteChatOptions ro;
+    ro.thinking = options_.mode == ChatMode::Thinking;
+    ro.reasoningEffort = options_.reasoningEffort;
+    ro.onReasoning = [&](const std::string& piece) {
+        if (first) a.secondsToFirstToken = now() - t0;
+        first = false;
+        reasoned = true;
         if (onToken) onToken(piece);
     };
     auto keepGoing = [control] { return !control || control->proceed(); };
     RemoteReply reply;
-    if (Status st = remote_->chat(remoteModelId_, messages, sampling, maxTokens, onDelta, keepGoing, &reply); !st.ok())
+    if (Status st = remote_->chat(remoteModelId_, messages, sampling, maxTokens, onDelta, keepGoing, &reply, ro); !st.ok())
         return st;
     a.text = reply.text;
+    a.reasoning = reply.reasoning;
+    if (reply.cachedTokens >= 0) counters_.reusedTokens = reply.cachedTokens;
     a.stopped = reply.stopped;
     a.answerTokens = reply.completionTokens;
     a.promptTokens = reply.promptTokens;
@@ -712,7 +743,7 @@ Status SessionRuntime::askRemote(const std::string& question, const SamplingPara
         const bool ok = store_->transaction([&] {
             if (!store_->addMessage(saved_->id, "user", question)) return false;
             faultPoint("db-write");
-            return store_->addMessage(saved_->id, "assistant", a.text, a.answerTokens).has_value();
+            return store_->addMessage(saved_->id, "assistant", a.text, a.answerTokens, a.reasoning).has_value();
         });
         if (!ok) return makeError("the answer could not be saved in the session: " + store_->lastError());
     }

@@ -64,6 +64,8 @@ struct RuntimeOptions {
     std::int64_t checkpointEvery = 4096; // tokens between snapshots (deltas) during a prefill
     std::int64_t answerReserve = 1024;    // context tokens kept free for the conversation
     ChatMode mode = ChatMode::Chat;
+    std::string reasoningEffort;        // remote thinking mode: "", "high", "max" (the API's reasoning_effort)
+    RemoteDialect dialect = RemoteDialect::Auto; // the remote server's dialect (remote_client.h)
     bool refreshSources = true;         // reopening reads each source again from its location
     QString databasePath;               // empty: sessionDatabasePath()
     QString snapshotDirectory;          // empty: <cache>/snapshots; "-" for no disk tier
