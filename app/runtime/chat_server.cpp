@@ -5,6 +5,7 @@
 #include "session_runtime.h"
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QDir>
 #include <QHttpServer>
 #include <QHttpServerRequest>
@@ -69,6 +70,13 @@ Result<quint16> ChatServer::listen(const QHostAddress& address, quint16 port) {
                       {"max_model_len", qint64(model_->facts().maxPositions)}};
         return QHttpServerResponse(QJsonObject{{"object", "list"}, {"data", QJsonArray{m}}});
     });
+    http_->route("/props", QHttpServerRequest::Method::Get, [this] {
+        return QHttpServerResponse(QJsonObject{
+            {"build_info", QStringLiteral("folio-cli serve")},
+            {"model_path", QString::fromStdString(name_)},
+            {"total_slots", 1},
+            {"default_generation_settings", QJsonObject{{"n_ctx", qint64(model_->facts().maxPositions)}}}});
+    });
     http_->route("/v1/chat/completions", QHttpServerRequest::Method::Post,
                  [this](const QHttpServerRequest& request, QHttpServerResponder&& responder) { chat(request, responder); });
     const quint16 got = http_->listen(address, port);
@@ -84,7 +92,8 @@ void ChatServer::reportCacheProblems() {
 }
 
 Result<std::int64_t> ChatServer::prefillPrompt(const std::vector<std::int32_t>& ids, std::size_t systemEnd,
-                                               std::vector<float>* logits) {
+                                               std::vector<float>* logits,
+                                               const std::function<void(std::int64_t, std::int64_t)>& onProgress) {
     const std::uint64_t fingerprint = model_->facts().fingerprint;
     std::int64_t reused = 0;
     const bool extends = live_ && liveTokens_.size() < ids.size() &&
@@ -107,6 +116,11 @@ Result<std::int64_t> ChatServer::prefillPrompt(const std::vector<std::int32_t>& 
         if (std::size_t(reused) < aligned) {
             PrefillOptions o;
             o.chunk = options_.chunk > 0 ? options_.chunk : kDefaultChunk;
+            if (onProgress)
+                o.progress = [&, base = reused](const PrefillProgress& p) {
+                    onProgress(base + p.done, reused);
+                    return true;
+                };
             if (auto st = model_->prefill(*live_, std::span(ids.data() + reused, aligned - std::size_t(reused)), o, nullptr);
                 !st.ok())
                 return makeError(st.error());
@@ -123,6 +137,13 @@ Result<std::int64_t> ChatServer::prefillPrompt(const std::vector<std::int32_t>& 
     PrefillOptions o;
     o.chunk = options_.chunk > 0 ? options_.chunk : kDefaultChunk;
     const std::size_t from = liveTokens_.size();
+    if (onProgress) {
+        onProgress(std::int64_t(from), reused);
+        o.progress = [&](const PrefillProgress& p) {
+            onProgress(std::int64_t(from) + p.done, reused);
+            return true;
+        };
+    }
     if (auto st = model_->prefill(*live_, std::span(ids.data() + from, ids.size() - from), o, logits); !st.ok()) {
         live_.reset();
         liveTokens_.clear();
@@ -134,6 +155,11 @@ Result<std::int64_t> ChatServer::prefillPrompt(const std::vector<std::int32_t>& 
 
 void ChatServer::chat(const QHttpServerRequest& request, QHttpServerResponder& responder) {
     using Code = QHttpServerResponder::StatusCode;
+    if (request.body().size() > options_.maxBodyBytes)
+        return sendError(responder, Code::PayloadTooLarge,
+                         QStringLiteral("the request body (%1 bytes) is over this server's limit of %2 bytes")
+                             .arg(request.body().size())
+                             .arg(options_.maxBodyBytes));
     QJsonParseError perr{};
     const QJsonDocument doc = QJsonDocument::fromJson(request.body(), &perr);
     if (perr.error != QJsonParseError::NoError || !doc.isObject())
@@ -175,21 +201,52 @@ void ChatServer::chat(const QHttpServerRequest& request, QHttpServerResponder& r
             break;
         }
 
-    std::vector<float> logits;
-    auto reused = prefillPrompt(ids, systemEnd, &logits);
-    if (!reused.ok()) return sendError(responder, Code::InternalServerError, QString::fromStdString(reused.error()));
-
     const QString id = QStringLiteral("chatcmpl-%1").arg(++served_);
     const qint64 created = QDateTime::currentSecsSinceEpoch();
     const QString model = QString::fromStdString(name_);
     QTcpSocket* socket = responder.socket();
-    if (stream) {
+    auto startStream = [&] {
         responder.writeStatusLine(Code::Ok);
         responder.writeHeader("Content-Type", "text/event-stream");
         responder.writeHeader("Cache-Control", "no-cache");
         responder.writeHeader("Connection", "close");
         responder.writeBody("\r\n", 2);
+    };
+    // return_progress: the stream starts before the prompt is read, and reports the reading.
+    const bool progress = stream && body.value("return_progress").toBool(false);
+    std::function<void(std::int64_t, std::int64_t)> onProgress;
+    QElapsedTimer reading;
+    if (progress) {
+        startStream();
+        reading.start();
+        onProgress = [&](std::int64_t processed, std::int64_t cached) {
+            const QJsonObject choice{{"index", 0}, {"delta", QJsonObject{}}, {"finish_reason", QJsonValue::Null}};
+            const QJsonObject chunk{{"id", id},
+                                    {"object", "chat.completion.chunk"},
+                                    {"created", created},
+                                    {"model", model},
+                                    {"choices", QJsonArray{choice}},
+                                    {"prompt_progress", QJsonObject{{"total", qint64(ids.size())},
+                                                                    {"cache", qint64(cached)},
+                                                                    {"processed", qint64(processed)},
+                                                                    {"time_ms", reading.elapsed()}}}};
+            responder.writeBody("data: " + json(chunk) + "\n\n");
+            socket->flush();
+        };
     }
+    std::vector<float> logits;
+    auto reused = prefillPrompt(ids, systemEnd, &logits, onProgress);
+    if (!reused.ok()) {
+        if (!progress) return sendError(responder, Code::InternalServerError, QString::fromStdString(reused.error()));
+        // The status line is out: the error goes as an event, as llama.cpp's server sends it.
+        const QJsonObject error{{"error", QJsonObject{{"message", QString::fromStdString(reused.error())},
+                                                      {"type", "server_error"}, {"code", 500}}}};
+        responder.writeBody("data: " + json(error) + "\n\n");
+        socket->flush();
+        socket->disconnectFromHost();
+        return;
+    }
+    if (stream && !progress) startStream();
     auto sendChunk = [&](const QJsonObject& delta, const QJsonValue& finish) {
         QJsonObject choice{{"index", 0}, {"delta", delta}, {"finish_reason", finish}};
         const QJsonObject chunk{{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model},

@@ -4,7 +4,13 @@
 //   GET  /v1/models             the model, as {"object":"list","data":[{"id":...}]}
 //   POST /v1/chat/completions   {"messages":[{"role","content"}], "stream", "max_tokens",
 //                               "temperature", "top_p", "seed"}; with "stream": true the answer
-//                               comes as server-sent events ("data: {chunk}" ... "data: [DONE]")
+//                               comes as server-sent events ("data: {chunk}" ... "data: [DONE]");
+//                               with "return_progress": true as well, chunks carrying
+//                               "prompt_progress" {total, cache, processed, time_ms} (llama.cpp's
+//                               shape) while the prompt is read
+//   GET  /props                 a llama.cpp-style description (build_info, context length), so
+//                               that clients that speak llama.cpp's dialect ask for the progress
+// A body over maxBodyBytes is refused with 413.
 //
 // Prompt reuse, as in a session: the state of the last request continues when the next prompt
 // extends it (a conversation), and otherwise the longest cached prefix is restored from the prefix
@@ -21,6 +27,7 @@
 #include <QHostAddress>
 #include <QObject>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +46,7 @@ struct ServerOptions {
     std::int64_t chunk = 0;     // 0: the session default
     QString snapshotDirectory;  // empty: <cache>/snapshots; "-": memory only
     std::string modelName;      // the id /v1/models reports; empty: the directory's name
+    qint64 maxBodyBytes = qint64(64) << 20; // larger requests get 413 (a 1M-token context is ~5 MB)
 };
 
 class ChatServer : public QObject {
@@ -57,8 +65,10 @@ private:
     void chat(const QHttpServerRequest& request, QHttpServerResponder& responder);
     // Brings the state to ids[0:n): continues the live state or restores the longest cached prefix,
     // prefills the rest (snapshotting the system part). Returns the tokens reused.
+    // `onProgress(processed, cached)` after each chunk (processed counts the cached tokens too).
     Result<std::int64_t> prefillPrompt(const std::vector<std::int32_t>& ids, std::size_t systemEnd,
-                                       std::vector<float>* logits);
+                                       std::vector<float>* logits,
+                                       const std::function<void(std::int64_t, std::int64_t)>& onProgress = {});
     // Writes the prefix cache's problem reports (damaged files deleted, a full disk) to stderr.
     void reportCacheProblems();
 

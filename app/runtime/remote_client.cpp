@@ -171,6 +171,7 @@ Status RemoteClient::chatOnce(const QByteArray& payload, const std::function<voi
     RemoteReply& r = *out;
     QByteArray pending, all;
     bool done = false;
+    std::string streamError;
     // Server-sent events: "data: {json}" lines separated by blank lines, "data: [DONE]" at the end.
     auto consume = [&] {
         const QByteArray got = reply->readAll();
@@ -187,6 +188,12 @@ Status RemoteClient::chatOnce(const QByteArray& payload, const std::function<voi
                 continue;
             }
             const QJsonObject chunk = QJsonDocument::fromJson(line).object();
+            // An error after the status line (llama.cpp's server, folio-cli serve): an event.
+            if (chunk.value("error").isObject()) {
+                streamError = chunk.value("error").toObject().value("message").toString().toStdString();
+                if (streamError.empty()) streamError = "the server reported an error";
+                continue;
+            }
             const QJsonArray choices = chunk.value("choices").toArray();
             if (!choices.isEmpty()) {
                 const QJsonObject c = choices.first().toObject();
@@ -256,6 +263,7 @@ Status RemoteClient::chatOnce(const QByteArray& payload, const std::function<voi
         }
     }
     const std::string where = endpoint_.toStdString() + "/chat/completions";
+    if (!streamError.empty()) return makeError(where + ": " + streamError);
     if (!r.stopped && !done && r.finishReason.empty()) return makeError(where + ": the answer ended before it was complete");
     if (!r.stopped && !options.allowEmpty && r.text.empty() && r.reasoning.empty())
         return makeError(where + ": the server sent an empty answer" +

@@ -50,7 +50,7 @@ QByteArray chatBody(const QString& system, const QString& user, bool stream) {
 // server's stderr in *log).
 QString startServer(QProcess& server, QByteArray* log) {
     server.setProcessChannelMode(QProcess::SeparateChannels);
-    server.start(FOLIO_CLI_PATH, {"serve", "--demo", "--port", "0"});
+    server.start(FOLIO_CLI_PATH, {"serve", "--demo", "--port", "0", "--max-body-kib", "256"});
     if (!server.waitForStarted(10000)) return {};
     // "folio-cli serve: folio-demo on http://127.0.0.1:PORT/v1 (...)"
     QElapsedTimer t;
@@ -76,6 +76,7 @@ private slots:
     void streamedAnswerEqualsThePlainOne();
     void reportsBadRequests();
     void sessionAnsweredByTheServer();
+    void promptProgressAndBodyLimit();
     void unreachableServerIsAClearError();
     void damagedSnapshotIsReportedAndRecomputed();
 
@@ -208,6 +209,40 @@ void TestRemote::sessionAnsweredByTheServer() {
     QVERIFY(again.pack().ok());
     QVERIFY(again.prefillContext({}, nullptr).ok());
     QVERIFY(again.counters().reusedTokens >= 128);
+}
+
+void TestRemote::promptProgressAndBodyLimit() {
+    // A body over --max-body-kib (256 here): 413, said why.
+    const HttpResult big = http(base_ + "/chat/completions", chatBody(QString(300 * 1024, QLatin1Char('a')), "Hi?", false));
+    QCOMPARE(big.status, 413);
+    QVERIFY2(big.body.contains("limit"), big.body.constData());
+    // The server describes itself at /props as llama.cpp's does, so the client speaks that dialect,
+    // asks for return_progress and gets the reading of the prompt as it goes.
+    RemoteClient client(base_);
+    QCOMPARE(int(client.dialect()), int(RemoteDialect::LlamaCpp));
+    // A text no earlier run has cached (the scratch cache directory outlives a run).
+    const std::string system = "Progress notes " + std::to_string(QDateTime::currentMSecsSinceEpoch()) + ", read in chunks. " +
+                               QString("delta epsilon zeta eta ").repeated(300).toStdString();
+    std::vector<RemoteProgress> seen;
+    RemoteChatOptions o;
+    o.onProgress = [&](const RemoteProgress& p) { seen.push_back(p); };
+    RemoteReply reply;
+    const Status st = client.chat("folio-demo", {{"system", system}, {"user", "Go on."}}, SamplingParams{0.0f, 1.0f, 0}, 4, {},
+                                  {}, &reply, o);
+    QVERIFY2(st.ok(), st.ok() ? "" : st.error().c_str());
+    QString trace;
+    for (const RemoteProgress& p : seen) trace += QStringLiteral("%1/%2 cache %3; ").arg(p.processed).arg(p.total).arg(p.cached);
+    QVERIFY2(seen.size() >= 3, qPrintable(trace));
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+        QCOMPARE(seen[i].total, reply.promptTokens);
+        QCOMPARE(seen[i].cached, std::int64_t(0)); // a prompt this server has not seen
+        if (i) {
+            QVERIFY(seen[i].processed >= seen[i - 1].processed);
+            QVERIFY(seen[i].seconds >= seen[i - 1].seconds);
+        }
+    }
+    QCOMPARE(seen.back().processed, seen.back().total);
+    QVERIFY(reply.promptTokens > 1000);
 }
 
 void TestRemote::unreachableServerIsAClearError() {
