@@ -77,6 +77,27 @@ Packed make(WeightFormat f, int rows, int cols, std::mt19937& rng) {
                     p.dense[std::size_t(r) * cols + b * 32 + i] = refHalf(h) * v;
                 }
             }
+    } else if (blockLayout(f).values == 256) {
+        // The super-block formats (K-quants, IQ4_XS): random codes and scales, f16 scale fields of
+        // moderate size. `dense` is not filled: their values are checked against gguf-py in
+        // test_ggml_dequant; here they serve the batch / one-token agreement only.
+        const BlockLayout layout = blockLayout(f);
+        const int blocks = cols / 256;
+        p.data.resize(std::size_t(rows) * blocks * std::size_t(layout.bytes));
+        for (auto& b : p.data) b = std::uint8_t(byte(rng));
+        std::vector<int> halves;
+        if (f == WeightFormat::Q4_K || f == WeightFormat::Q5_K) halves = {0, 2};
+        else if (f == WeightFormat::Q6_K) halves = {208};
+        else if (f == WeightFormat::Q3_K) halves = {108};
+        else if (f == WeightFormat::Q2_K) halves = {80, 82};
+        else halves = {0};
+        std::uniform_int_distribution<int> mant(0, 1023), ex(5, 12);
+        for (int blk = 0; blk < rows * blocks; ++blk)
+            for (int off : halves) {
+                const std::uint16_t h = std::uint16_t((byte(rng) & 0x80) << 8 | ex(rng) << 10 | mant(rng));
+                p.data[std::size_t(blk) * layout.bytes + off] = std::uint8_t(h & 0xff);
+                p.data[std::size_t(blk) * layout.bytes + off + 1] = std::uint8_t(h >> 8);
+            }
     } else if (f == WeightFormat::MXFP4) {
         // ggml's block_mxfp4: a UE8M0 byte, then 16 bytes: low nibbles values 0-15, high 16-31.
         const int blocks = cols / 32;
@@ -215,7 +236,17 @@ void TestGemm::oneTokenIsBitIdenticalToABatch() {
                             {WeightFormat::Q8_0, 1030, 512, 0, 1030, 2},
                             {WeightFormat::Q8_0, 64, 96, 0, 64, 1},
                             {WeightFormat::MXFP4, 300, 1024, 5, 290, 2},
-                            {WeightFormat::MXFP4, 40, 64, 0, 40, 1}};
+                            {WeightFormat::MXFP4, 40, 64, 0, 40, 1},
+                            // The K-quants: Q4_K and Q6_K have grouped one-token decoders (AVX-512), the
+                            // others the general path; row tails and the threading cut-off included.
+                            {WeightFormat::Q4_K, 300, 1024, 3, 290, 2},
+                            {WeightFormat::Q4_K, 40, 512, 0, 40, 1},
+                            {WeightFormat::Q6_K, 300, 1280, 5, 290, 2},
+                            {WeightFormat::Q6_K, 40, 256, 0, 40, 1},
+                            {WeightFormat::Q5_K, 100, 512, 0, 100, 2},
+                            {WeightFormat::Q3_K, 100, 512, 0, 100, 1},
+                            {WeightFormat::Q2_K, 100, 768, 2, 90, 2},
+                            {WeightFormat::IQ4_XS, 100, 512, 0, 100, 1}};
     std::mt19937 rng(11);
     for (const Shape& sh : shapes) {
         Packed p = make(sh.f, sh.rows, sh.cols, rng);

@@ -275,6 +275,118 @@ struct Mxfp4Columns {
     }
 };
 
+// ggml's Q4_K (GGUF): super-blocks of 256 with 8 sub-blocks of 32, each a 6-bit scale and min;
+// value = (d sc) q - (dmin m) (kquants.h). A step is half a super-block (128 columns): each row's
+// 64 code bytes (sub-blocks 4h .. 4h + 3: byte b holds sub-block 4h + 2(b / 32) in its low nibble
+// and the next in its high one), transposed as bytes; the rows' d sc and dmin m of every
+// sub-block are formed once per group, as the scalar decoder forms them.
+struct Q4KColumns {
+    static constexpr int kStepCols = 128;
+    const WeightMatrix& w;
+    Scratch& scaleBuffer; // [cols / 32][2][16]: d sc, dmin m
+    float* scales = nullptr;
+    std::int64_t rowBytes() const { return w.cols / 256 * 144; }
+    void prepare(std::int64_t row0) {
+        const std::int64_t blocks = w.cols / 256, rb = rowBytes();
+        scales = scaleBuffer.get(std::size_t(blocks * 8 * 32));
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb;
+        for (std::int64_t b = 0; b < blocks; ++b)
+            for (int i = 0; i < kGroup; ++i) {
+                const std::uint8_t* blk = p + i * rb + b * 144;
+                const float d = halfToFloat(std::uint16_t(blk[0] | (blk[1] << 8)));
+                const float dmin = halfToFloat(std::uint16_t(blk[2] | (blk[3] << 8)));
+                for (int s = 0; s < 8; ++s) {
+                    int sc, m;
+                    kScaleMin(s, blk + 4, &sc, &m);
+                    scales[((b * 8 + s) * 2) * 16 + i] = d * float(sc);
+                    scales[((b * 8 + s) * 2 + 1) * 16 + i] = dmin * float(m);
+                }
+            }
+    }
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        const std::int64_t rb = rowBytes(), b = c / 256, half = (c % 256) / 128;
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb + b * 144 + 16 + half * 64;
+        __m512i r[kGroup];
+        for (int i = 0; i < kGroup; ++i) r[i] = _mm512_loadu_si512(p + i * rb);
+        transposeBytes(r);
+        const __m512i low4 = _mm512_set1_epi32(15);
+        for (int lane = 0; lane < 4; ++lane) {
+            // Byte columns 16 lane .. 16 lane + 15: part 0 (bytes 0-31) or 1 (32-63) of the step.
+            const int part = lane / 2;
+            const std::int64_t s = (b * 8 + 4 * half + 2 * part) * 2;
+            const __m512 d1 = _mm512_loadu_ps(scales + s * 16), m1 = _mm512_loadu_ps(scales + (s + 1) * 16);
+            const __m512 d2 = _mm512_loadu_ps(scales + (s + 2) * 16), m2 = _mm512_loadu_ps(scales + (s + 3) * 16);
+            for (int i = 0; i < kGroup; ++i) {
+                const int e = 16 * (lane % 2) + bitReverse4(i); // byte within its 32-byte part
+                const __m512i q = _mm512_cvtepu8_epi32(lane128(r[i], lane));
+                const __m512 lo = _mm512_cvtepi32_ps(_mm512_and_si512(q, low4));
+                const __m512 hi = _mm512_cvtepi32_ps(_mm512_srli_epi32(q, 4));
+                _mm512_store_ps(out + (part * 64 + e) * 16, _mm512_sub_ps(_mm512_mul_ps(d1, lo), m1));
+                _mm512_store_ps(out + (part * 64 + 32 + e) * 16, _mm512_sub_ps(_mm512_mul_ps(d2, hi), m2));
+            }
+        }
+    }
+};
+
+// ggml's Q6_K (GGUF): super-blocks of 256 with 16 int8 scales; code = low 4 bits from ql, high 2
+// from qh, minus 32; value = (d sc) q (kquants.h). A step is half a super-block h (128 columns):
+// each row's 64 ql bytes (byte j: column j low nibble, column 64 + j high nibble) and 32 qh bytes
+// (byte m: columns m, 32 + m, 64 + m, 96 + m, two bits each), both transposed as bytes.
+struct Q6KColumns {
+    static constexpr int kStepCols = 128;
+    const WeightMatrix& w;
+    Scratch& scaleBuffer; // [cols / 16][16]: d sc
+    float* scales = nullptr;
+    std::int64_t rowBytes() const { return w.cols / 256 * 210; }
+    void prepare(std::int64_t row0) {
+        const std::int64_t blocks = w.cols / 256, rb = rowBytes();
+        scales = scaleBuffer.get(std::size_t(blocks * 16 * 16));
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb;
+        for (std::int64_t b = 0; b < blocks; ++b)
+            for (int i = 0; i < kGroup; ++i) {
+                const std::uint8_t* blk = p + i * rb + b * 210;
+                const float d = halfToFloat(std::uint16_t(blk[208] | (blk[209] << 8)));
+                const auto* sc = reinterpret_cast<const std::int8_t*>(blk + 192);
+                for (int g = 0; g < 16; ++g) scales[(b * 16 + g) * 16 + i] = d * float(sc[g]);
+            }
+    }
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        const std::int64_t rb = rowBytes(), b = c / 256, h = (c % 256) / 128;
+        const auto* blk = static_cast<const std::uint8_t*>(w.data) + row0 * rb + b * 210;
+        __m512i ql[kGroup], qh[kGroup];
+        for (int i = 0; i < kGroup; ++i) {
+            ql[i] = _mm512_loadu_si512(blk + i * rb + h * 64);
+            qh[i] = _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + i * rb + 128 + h * 32)));
+        }
+        transposeBytes(ql);
+        transposeBytes(qh);
+        // Byte column j of a transposed set: register bitReverse4(j % 16), 128-bit lane j / 16.
+        alignas(64) std::uint8_t lowCols[64][16], highCols[32][16];
+        for (int i = 0; i < kGroup; ++i)
+            for (int lane = 0; lane < 4; ++lane) {
+                _mm_store_si128(reinterpret_cast<__m128i*>(lowCols[16 * lane + bitReverse4(i)]), lane128(ql[i], lane));
+                if (lane < 2) _mm_store_si128(reinterpret_cast<__m128i*>(highCols[16 * lane + bitReverse4(i)]), lane128(qh[i], lane));
+            }
+        const __m512i low4 = _mm512_set1_epi32(15), low2 = _mm512_set1_epi32(3), bias = _mm512_set1_epi32(32);
+        // Column k = m + 32 t (t = 0..3) takes qh column m's bits 2t and ql column m + 32 (t % 2)'s
+        // nibble t / 2: three widenings give four columns.
+        for (int m = 0; m < 32; ++m) {
+            const __m512i high = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(highCols[m])));
+            const __m512i lowA = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(lowCols[m])));
+            const __m512i lowB = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(lowCols[m + 32])));
+            for (int t = 0; t < 4; ++t) {
+                const int k = m + 32 * t;
+                const __m512i low = t % 2 ? lowB : lowA;
+                const __m512i lo = _mm512_and_si512(t / 2 ? _mm512_srli_epi32(low, 4) : low, low4);
+                const __m512i hi = _mm512_and_si512(_mm512_srli_epi32(high, 2 * t), low2);
+                const __m512i q = _mm512_sub_epi32(_mm512_or_si512(lo, _mm512_slli_epi32(hi, 4)), bias);
+                const __m512 dl = _mm512_loadu_ps(scales + (b * 16 + (h * 128 + k) / 16) * 16);
+                _mm512_store_ps(out + k * 16, _mm512_mul_ps(dl, _mm512_cvtepi32_ps(q)));
+            }
+        }
+    }
+};
+
 // fp4: byte column j of a step holds columns 2j (low nibble) and 2j + 1 (high nibble) of 16 rows;
 // vpermb spreads its bytes over 16 dwords and vpermps looks the nibbles up (it reads the low four
 // bits of each index). The per-row scales of each 32-column block are decoded once per group.
@@ -389,7 +501,8 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
     // The grouped decoders take the checkpoint formats; F32 and the GGUF blocks the general path.
     const bool grouped = (w.format == WeightFormat::BF16 || w.format == WeightFormat::FP8Block128 ||
                           w.format == WeightFormat::FP4Row32 || w.format == WeightFormat::Q8_0 ||
-                          w.format == WeightFormat::MXFP4) &&
+                          w.format == WeightFormat::MXFP4 || w.format == WeightFormat::Q4_K ||
+                          w.format == WeightFormat::Q6_K) &&
                          w.cols % kKTile == 0;
     if (!grouped) {
         constexpr std::int64_t kRowTile = 4 * kNr;
@@ -426,6 +539,12 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else if (w.format == WeightFormat::MXFP4) {
             Mxfp4Columns d{w, scales};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        } else if (w.format == WeightFormat::Q4_K) {
+            Q4KColumns d{w, scales};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        } else if (w.format == WeightFormat::Q6_K) {
+            Q6KColumns d{w, scales};
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else {
             Fp4Columns d{w, scales};

@@ -32,17 +32,6 @@ inline vecf toFloat(veci v) { return __builtin_convertvector(v, vecf); }
 // s in every lane, -0 kept (vecf{} + s would turn -0 into +0).
 inline vecf splat(float s) { return (vecf{} + 1.0f) * s; }
 
-// Scale and min of sub-block j (0..7) of a Q4_K/Q5_K block's 12 scale bytes.
-inline void kScaleMin(int j, const std::uint8_t* q, int* sc, int* m) {
-    if (j < 4) {
-        *sc = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *sc = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
-        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
-}
-
 // The loops below run over kLanes inputs at a time (4, 8 or 16: every group of 16 and sub-block
 // of 32 is a whole number of vectors), each value computed as the scalar formula computes it.
 inline void decodeQ2K(const std::uint8_t* b, float* out) {

@@ -96,6 +96,17 @@ inline float halfToFloat(std::uint16_t h) {
     return std::bit_cast<float>(sign | ((exp + 112u) << 23) | (man << 13));
 }
 
+// ggml's K-quants (generic/kquants.h, and the one-token decoders): scale and min of sub-block j (0..7) of a Q4_K/Q5_K block's 12 scale bytes.
+inline void kScaleMin(int j, const std::uint8_t* q, int* sc, int* m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (q[j + 4] & 0xf) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
 // A growable 64-byte aligned float buffer (no std::vector here: its members would be instantiated
 // with this variant's flags and could be the copy the rest of the program calls).
 struct Scratch {
