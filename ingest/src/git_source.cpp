@@ -409,7 +409,9 @@ RepositoryReader::Outcome RepositoryReader::read(const Candidate& c, git_reposit
     const std::string absolute = workdir_ + c.path;
     struct stat st {};
     if (::lstat(absolute.c_str(), &st) != 0) {
-        out.skip = SkippedFile{c.path, SkipReason::Deleted, "deleted in the working tree"};
+        // Gone, or behind a folder this user may not enter: not the same thing.
+        if (errno == ENOENT || errno == ENOTDIR) out.skip = SkippedFile{c.path, SkipReason::Deleted, "deleted in the working tree"};
+        else out.skip = SkippedFile{c.path, SkipReason::Unreadable, std::string("cannot read it: ") + std::strerror(errno)};
         return out;
     }
     if (S_ISLNK(st.st_mode)) {
@@ -538,9 +540,17 @@ SourceResult readGitRepository(const QString& path, const GitSourceOptions& opti
     const QByteArray local = QFile::encodeName(QFileInfo(path).absoluteFilePath());
     result.location = local.toStdString();
     git_repository* raw = nullptr;
-    if (git_repository_open_ext(&raw, local.constData(), 0, nullptr) != 0) {
-        result.error =
-            lastGitError(("opening " + result.location + " as a git repository").c_str());
+    if (const int rc = git_repository_open_ext(&raw, local.constData(), 0, nullptr); rc != 0) {
+        // libgit2's own text for this one (1.5 says "config value 'safe.directory' was not found")
+        // does not say what is wrong.
+        const git_error* e = git_error_last();
+        const bool notOwned = rc == GIT_EOWNER || (e && e->message && std::strstr(e->message, "safe.directory"));
+        result.error = notOwned
+                           ? "opening " + result.location +
+                                 " as a git repository: it is owned by another user, and git refuses such "
+                                 "repositories unless they are trusted (git config --global --add "
+                                 "safe.directory " + result.location + ")"
+                           : lastGitError(("opening " + result.location + " as a git repository").c_str());
         result.name = QFileInfo(path).fileName().toStdString();
         return result;
     }

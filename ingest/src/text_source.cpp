@@ -11,6 +11,10 @@
 #include <QFileInfo>
 #include <algorithm>
 
+#include <cerrno>
+#include <cstring>
+#include <dirent.h>
+
 namespace folio::ingest {
 
 namespace {
@@ -114,6 +118,15 @@ SourceResult readFolder(const QString& path, std::uint64_t maxFileBytes) {
     while (!stack.empty()) {
         const QString dir = stack.back();
         stack.pop_back();
+        // A folder that cannot be listed is said, not silently empty.
+        if (DIR* handle = ::opendir(QFile::encodeName(dir).constData())) {
+            ::closedir(handle);
+        } else {
+            const std::string rel = root.relativeFilePath(dir).toStdString();
+            result.skipped.push_back({rel == "." ? std::string(".") : rel + "/", SkipReason::Unreadable,
+                                      std::string("cannot list the folder: ") + std::strerror(errno)});
+            continue;
+        }
         const QFileInfoList entries = QDir(dir).entryInfoList(
             QDir::Files | QDir::Dirs | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System,
             QDir::Name);

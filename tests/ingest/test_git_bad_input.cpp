@@ -1,10 +1,15 @@
 // Repositories that fight back: a named pipe where a file was, folders nested 100 deep, a file
-// name that is not UTF-8, a submodule whose repository is missing, a 200 MB file of one line.
-// Each is read without a hang or a crash, with the reason for what was left out.
+// name that is not UTF-8, a submodule whose repository is missing, a 200 MB file of one line, a
+// folder the user may not read, a repository owned by someone else. Each is read without a hang
+// or a crash, with the reason for what was left out.
 #include "folio/ingest/git_source.h"
 #include "folio/ingest/packer.h"
 #include "ingest_test_support.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <chrono>
@@ -54,6 +59,7 @@ private slots:
     void submoduleWithoutItsRepository();
     void hugeOneLineFile();
     void progressWhileReading();
+    void unreadableFolder();
 };
 
 void TestGitBadInput::initTestCase() {
@@ -212,6 +218,95 @@ void TestGitBadInput::progressWhileReading() {
         QCOMPARE(calls.back(), (std::pair<std::size_t, std::size_t>(2500, 2500)));
         for (std::size_t i = 1; i < calls.size(); ++i) QVERIFY(calls[i].first >= calls[i - 1].first);
     }
+}
+
+// `folio-cli pack DIR --json` as a user who may not read what mode 000 keeps: as root (whom file
+// modes do not stop) through setpriv as nobody, with the fixture handed to nobody; else directly.
+// Returns the JSON lines; empty with *why when it cannot be run.
+static std::vector<QJsonObject> packAsUnprivileged(const QString& tmp, const QString& dir, QString* why) {
+    QStringList program{QStringLiteral(FOLIO_CLI_PATH), "pack", dir, "--json"};
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("HOME", tmp); // nobody may not read root's ~/.gitconfig
+    p.setProcessEnvironment(env);
+    if (::geteuid() == 0) {
+        const QString setpriv = QStandardPaths::findExecutable("setpriv");
+        if (setpriv.isEmpty()) {
+            *why = "running as root and setpriv is not installed";
+            return {};
+        }
+        program = QStringList{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"} + program;
+    }
+    p.start(program.front(), program.mid(1));
+    if (!p.waitForFinished(60000)) {
+        *why = "folio-cli pack did not finish";
+        return {};
+    }
+    std::vector<QJsonObject> lines;
+    for (const QByteArray& line : p.readAllStandardOutput().split('\n'))
+        if (!line.isEmpty()) lines.push_back(QJsonDocument::fromJson(line).object());
+    if (lines.empty()) *why = QString::fromUtf8(p.readAllStandardError());
+    return lines;
+}
+
+void TestGitBadInput::unreadableFolder() {
+    QTemporaryDir tmp;
+    QVERIFY(::chmod(QFile::encodeName(tmp.path()).constData(), 0755) == 0);
+    const QString repo = tmp.path() + "/repo", plain = tmp.path() + "/plain";
+    QVERIFY(QDir().mkpath(repo));
+    QVERIFY(git(repo, {"init", "-q"}));
+    QVERIFY(writeFile(repo + "/src/a.c", "int a;\n"));
+    QVERIFY(writeFile(repo + "/secret/b.c", "int b;\n"));
+    QVERIFY(commitAll(repo));
+    QVERIFY(writeFile(plain + "/d.txt", "readable\n"));
+    QVERIFY(writeFile(plain + "/secret/c.txt", "hidden\n"));
+    const bool root = ::geteuid() == 0;
+    if (root) {
+        QProcess chown;
+        chown.start("chown", {"-R", "65534:65534", repo, plain});
+        QVERIFY(chown.waitForFinished(30000) && chown.exitCode() == 0);
+    }
+    QVERIFY(::chmod(QFile::encodeName(repo + "/secret").constData(), 0) == 0);
+    QVERIFY(::chmod(QFile::encodeName(plain + "/secret").constData(), 0) == 0);
+    auto restore = qScopeGuard([&] {
+        ::chmod(QFile::encodeName(repo + "/secret").constData(), 0755);
+        ::chmod(QFile::encodeName(plain + "/secret").constData(), 0755);
+    });
+    auto find = [](const std::vector<QJsonObject>& lines, const QString& type, const QString& path) {
+        for (const QJsonObject& o : lines)
+            if (o.value("type").toString() == type && o.value("path").toString() == path) return o;
+        return QJsonObject();
+    };
+    QString why;
+    // A repository: the tracked file behind the folder is named unreadable (not "deleted"), the
+    // rest is read.
+    std::vector<QJsonObject> lines = packAsUnprivileged(tmp.path(), repo, &why);
+    if (lines.empty()) QSKIP(qPrintable("cannot run folio-cli as an unprivileged user: " + why));
+    QVERIFY(!find(lines, "document", "src/a.c").isEmpty());
+    QJsonObject s = find(lines, "skipped", "secret/b.c");
+    QCOMPARE(s.value("reason").toString(), QStringLiteral("unreadable"));
+    QVERIFY2(s.value("detail").toString().contains("Permission denied"), qPrintable(s.value("detail").toString()));
+    // A plain folder: the folder that cannot be listed is named, not silently empty.
+    lines = packAsUnprivileged(tmp.path(), plain, &why);
+    QVERIFY2(!lines.empty(), qPrintable(why));
+    QVERIFY(!find(lines, "document", "d.txt").isEmpty());
+    s = find(lines, "skipped", "secret/");
+    QCOMPARE(s.value("reason").toString(), QStringLiteral("unreadable"));
+    QVERIFY2(s.value("detail").toString().contains("cannot list the folder"), qPrintable(s.value("detail").toString()));
+    if (!root) return;
+    // A repository owned by another user: git's safe.directory refusal, said in words.
+    QProcess chown;
+    chown.start("chown", {"-R", "0:0", repo});
+    QVERIFY(chown.waitForFinished(30000) && chown.exitCode() == 0);
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("HOME", tmp.path());
+    p.setProcessEnvironment(env);
+    p.start(QStandardPaths::findExecutable("setpriv"),
+            {"--reuid=65534", "--regid=65534", "--clear-groups", FOLIO_CLI_PATH, "pack", repo});
+    QVERIFY(p.waitForFinished(60000));
+    const QString err = QString::fromUtf8(p.readAllStandardError());
+    QVERIFY2(err.contains("owned by another user") && err.contains("safe.directory " + repo), qPrintable(err));
 }
 
 QTEST_GUILESS_MAIN(TestGitBadInput)
