@@ -213,6 +213,108 @@ struct Q8Columns {
     }
 };
 
+// Byte column j (0..31) of 8 transposed 32-byte rows, in the low 8 bytes.
+inline __m128i byteColumn(const __m256i (&r)[kGroup], int j) {
+    const __m128i half = j >= 16 ? high128(r[(j % 16) / 2]) : _mm256_castsi256_si128(r[(j % 16) / 2]);
+    return (j % 2) ? _mm_srli_si128(half, 8) : half;
+}
+
+// ggml's Q4_K (GGUF, kquants.h): a step is one pair of sub-blocks (64 columns), whose 32 code
+// bytes hold the first in their low nibbles and the second in their high ones; per row and
+// sub-block d sc and dmin m are formed once per group, value = (d sc) q - (dmin m).
+struct Q4KColumns {
+    static constexpr int kStepCols = 64;
+    const WeightMatrix& w;
+    Scratch& scaleBuffer; // [cols / 32][2][8]
+    float* scales = nullptr;
+    std::int64_t rowBytes() const { return w.cols / 256 * 144; }
+    void prepare(std::int64_t row0) {
+        const std::int64_t blocks = w.cols / 256, rb = rowBytes();
+        scales = scaleBuffer.get(std::size_t(blocks * 8 * 16));
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb;
+        for (std::int64_t b = 0; b < blocks; ++b)
+            for (int i = 0; i < kGroup; ++i) {
+                const std::uint8_t* blk = p + i * rb + b * 144;
+                const float d = halfToFloat(std::uint16_t(blk[0] | (blk[1] << 8)));
+                const float dmin = halfToFloat(std::uint16_t(blk[2] | (blk[3] << 8)));
+                for (int s = 0; s < 8; ++s) {
+                    int sc, m;
+                    kScaleMin(s, blk + 4, &sc, &m);
+                    scales[((b * 8 + s) * 2) * 8 + i] = d * float(sc);
+                    scales[((b * 8 + s) * 2 + 1) * 8 + i] = dmin * float(m);
+                }
+            }
+    }
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        const std::int64_t rb = rowBytes(), b = c / 256, pair = (c % 256) / 64;
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb + b * 144 + 16 + pair * 32;
+        __m256i r[kGroup];
+        for (int i = 0; i < kGroup; ++i) r[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i * rb));
+        transposeBytes(r);
+        const std::int64_t s = (b * 8 + 2 * pair) * 2;
+        const __m256 d1 = _mm256_load_ps(scales + s * 8), m1 = _mm256_load_ps(scales + (s + 1) * 8);
+        const __m256 d2 = _mm256_load_ps(scales + (s + 2) * 8), m2 = _mm256_load_ps(scales + (s + 3) * 8);
+        const __m256i low4 = _mm256_set1_epi32(15);
+        for (int j = 0; j < 32; ++j) {
+            const __m256i q = _mm256_cvtepu8_epi32(byteColumn(r, j));
+            const __m256 lo = _mm256_cvtepi32_ps(_mm256_and_si256(q, low4)), hi = _mm256_cvtepi32_ps(_mm256_srli_epi32(q, 4));
+            _mm256_store_ps(out + j * 8, _mm256_sub_ps(_mm256_mul_ps(d1, lo), m1));
+            _mm256_store_ps(out + (32 + j) * 8, _mm256_sub_ps(_mm256_mul_ps(d2, hi), m2));
+        }
+    }
+};
+
+// ggml's Q6_K (GGUF, kquants.h): a step is half a super-block h (128 columns): 64 ql bytes (byte j:
+// column j low nibble, 64 + j high) and 32 qh bytes (byte m: columns m + 32 t, two bits each),
+// transposed as bytes; value = (d sc) (q - 32) with d sc per row and 16 columns formed per group.
+struct Q6KColumns {
+    static constexpr int kStepCols = 128;
+    const WeightMatrix& w;
+    Scratch& scaleBuffer; // [cols / 16][8]
+    float* scales = nullptr;
+    std::int64_t rowBytes() const { return w.cols / 256 * 210; }
+    void prepare(std::int64_t row0) {
+        const std::int64_t blocks = w.cols / 256, rb = rowBytes();
+        scales = scaleBuffer.get(std::size_t(blocks * 16 * 8));
+        const auto* p = static_cast<const std::uint8_t*>(w.data) + row0 * rb;
+        for (std::int64_t b = 0; b < blocks; ++b)
+            for (int i = 0; i < kGroup; ++i) {
+                const std::uint8_t* blk = p + i * rb + b * 210;
+                const float d = halfToFloat(std::uint16_t(blk[208] | (blk[209] << 8)));
+                const auto* sc = reinterpret_cast<const std::int8_t*>(blk + 192);
+                for (int g = 0; g < 16; ++g) scales[(b * 16 + g) * 8 + i] = d * float(sc[g]);
+            }
+    }
+    void step(std::int64_t row0, std::int64_t c, float* out) const {
+        const std::int64_t rb = rowBytes(), b = c / 256, h = (c % 256) / 128;
+        const auto* blk = static_cast<const std::uint8_t*>(w.data) + row0 * rb + b * 210;
+        __m256i lowA[kGroup], lowB[kGroup], high[kGroup];
+        for (int i = 0; i < kGroup; ++i) {
+            lowA[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + i * rb + h * 64));
+            lowB[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + i * rb + h * 64 + 32));
+            high[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + i * rb + 128 + h * 32));
+        }
+        transposeBytes(lowA);
+        transposeBytes(lowB);
+        transposeBytes(high);
+        const __m256i low4 = _mm256_set1_epi32(15), low2 = _mm256_set1_epi32(3), bias = _mm256_set1_epi32(32);
+        // Column k = m + 32 t takes qh byte m's bits 2t and ql byte m + 32 (t % 2)'s nibble t / 2.
+        for (int m = 0; m < 32; ++m) {
+            const __m256i hq = _mm256_cvtepu8_epi32(byteColumn(high, m));
+            const __m256i la = _mm256_cvtepu8_epi32(byteColumn(lowA, m)), lb = _mm256_cvtepu8_epi32(byteColumn(lowB, m));
+            for (int t = 0; t < 4; ++t) {
+                const int k = m + 32 * t;
+                const __m256i low = t % 2 ? lb : la;
+                const __m256i lo = _mm256_and_si256(t / 2 ? _mm256_srli_epi32(low, 4) : low, low4);
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi32(hq, 2 * t), low2);
+                const __m256i q = _mm256_sub_epi32(_mm256_or_si256(lo, _mm256_slli_epi32(hi, 4)), bias);
+                const __m256 dl = _mm256_load_ps(scales + (b * 16 + (h * 128 + k) / 16) * 8);
+                _mm256_store_ps(out + k * 8, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(q)));
+            }
+        }
+    }
+};
+
 // fp4: byte column j of a step holds columns 2j (low nibble) and 2j + 1 (high nibble) of 8 rows.
 // The nibbles are looked up as f16 high bytes (vpshufb), widened to f16 words and to f32 (F16C),
 // then scaled by each row's scale of the 32-column block (decoded once per group).
@@ -319,7 +421,7 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
     // Groups must not straddle a 128-row fp8 scale block: rowBegin a multiple of 8 keeps them inside.
     // The grouped decoders take the checkpoint formats; F32 and the GGUF blocks the general path.
     const bool grouped = (w.format == WeightFormat::BF16 || w.format == WeightFormat::FP4Row32 ||
-                          w.format == WeightFormat::Q8_0 ||
+                          w.format == WeightFormat::Q8_0 || w.format == WeightFormat::Q4_K || w.format == WeightFormat::Q6_K ||
                           (w.format == WeightFormat::FP8Block128 && rowBegin % kGroup == 0)) &&
                          w.cols % kKTile == 0;
     if (!grouped) {
@@ -354,6 +456,12 @@ bool gemvOneToken(const float* x, const WeightMatrix& w, std::int64_t rowBegin, 
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else if (w.format == WeightFormat::Q8_0) {
             Q8Columns d{w, scales};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        } else if (w.format == WeightFormat::Q4_K) {
+            Q4KColumns d{w, scales};
+            gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
+        } else if (w.format == WeightFormat::Q6_K) {
+            Q6KColumns d{w, scales};
             gemvGroups(x, d, rowBegin + g0 * kGroup, n, y + g0 * kGroup);
         } else {
             Fp4Columns d{w, scales};
