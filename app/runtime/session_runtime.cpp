@@ -205,6 +205,7 @@ Status SessionRuntime::addSources(const std::vector<std::string>& paths, const i
     packed_.reset();
     corpus_.reset();
     retrievalStats_.reset(); // other sources: other statistics (the preamble changes anyway)
+    forgetRetrievalStatistics();
     return {};
 }
 
@@ -213,6 +214,7 @@ void SessionRuntime::setExcluded(std::vector<std::string> prefixes) {
     packed_.reset();
     corpus_.reset();
     retrievalStats_.reset();
+    forgetRetrievalStatistics();
     if (saved_ && store_ && !store_->setExclusions(saved_->id, excluded_))
         warnings_.push_back("the exclusions could not be saved: " + store_->lastError());
 }
@@ -306,11 +308,22 @@ Status SessionRuntime::openSession(const std::string& name) {
     }
     sources_ = std::move(sources);
     corpus_.reset();
+    // The statistics it ranked with before: a file changed since then leaves the rest of the
+    // selection as it was (packer.h).
     retrievalStats_.reset();
+    if (auto saved = store_->retrievalStatistics(info->id); saved && saved->chunks > 0)
+        retrievalStats_ = std::make_shared<RetrievalStatistics>(std::move(*saved));
     history_ = store_->messages(info->id);
     excluded_ = store_->exclusions(info->id);
     return {};
 }
+
+void SessionRuntime::forgetRetrievalStatistics() {
+    if (saved_ && store_ && !store_->saveRetrievalStatistics(saved_->id, ingest::RetrievalStatistics{}))
+        warnings_.push_back("the old retrieval statistics could not be cleared: " + store_->lastError());
+}
+
+const ingest::RetrievalStatistics* SessionRuntime::retrievalStatistics() const { return retrievalStats_.get(); }
 
 Status SessionRuntime::pack(const std::string& question) {
     using namespace folio::ingest;
@@ -332,8 +345,7 @@ Status SessionRuntime::pack(const std::string& question) {
         return makeError("the context of " + std::to_string(options_.contextSize) +
                          " tokens cannot hold the conversation and an answer");
     // The retrieval statistics stay with the session's sources (packer.h: with them, a changed
-    // file leaves the selection before it alone). They are not saved with the session yet, so a
-    // reopened session, whose refreshed sources are where changes come in, ranks with new ones.
+    // file leaves the selection before it alone), and are saved with it (below).
     if (!retrievalStats_) retrievalStats_ = std::make_shared<RetrievalStatistics>();
     if (!corpus_) {
         // Framed, counted and (on the first question that needs it) indexed once for all the
@@ -369,6 +381,9 @@ Status SessionRuntime::pack(const std::string& question) {
         std::string error;
         if (!countCache_->save(&error)) warnings_.push_back(error);
     }
+    if (saved_ && store_ && retrievalStats_ && retrievalStats_->chunks > 0 &&
+        !store_->saveRetrievalStatistics(saved_->id, *retrievalStats_))
+        warnings_.push_back("the retrieval statistics could not be saved: " + store_->lastError());
     if (!packed_->warning.empty()) warnings_.push_back(packed_->warning);
     resolver_ = std::make_unique<CitationResolver>(packed_->documents);
     if (remote_) {

@@ -150,6 +150,9 @@ public:
     Status loadModel();
     bool modelLoaded() const { return model_ != nullptr || remote_ != nullptr; }
     bool remote() const { return remote_ != nullptr; }
+    // The statistics retrieval ranks with (saved with the session, restored on reopening); null
+    // before the first pack of new sources.
+    const ingest::RetrievalStatistics* retrievalStatistics() const;
     // What answers: the model's directory and device, or the endpoint and its model id.
     std::string engineDescription() const;
     // The model's short name, saved with new sessions: "demo", the checkpoint's folder name, or
@@ -237,7 +240,8 @@ private:
     std::vector<std::string> excluded_;
     std::size_t refreshed_ = 0;
     std::unique_ptr<ingest::PackedContext> packed_;
-    std::shared_ptr<ingest::RetrievalStatistics> retrievalStats_; // kept across packs (packer.h)
+    std::shared_ptr<ingest::RetrievalStatistics> retrievalStats_; // kept across packs (packer.h), saved
+    void forgetRetrievalStatistics(); // the saved session's: cleared when its sources change
     // Exact counts kept between runs (count_cache.h), for the loaded tokenizer; null when none or
     // when the cache file cannot be opened (a warning says so).
     std::unique_ptr<ingest::TokenCountCache> countCache_;

@@ -280,6 +280,53 @@ std::vector<std::string> SessionStore::exclusions(std::int64_t sessionId) const 
     return out;
 }
 
+bool SessionStore::saveRetrievalStatistics(std::int64_t sessionId, const RetrievalStatistics& s) {
+    if (!db_) return false;
+    return transaction([&] {
+        for (const char* sql : {"DELETE FROM retrieval_statistics WHERE session_id = ?",
+                                "DELETE FROM retrieval_terms WHERE session_id = ?", "DELETE FROM retrieval_cuts WHERE session_id = ?"}) {
+            Statement del(db_, sql);
+            del.bind(1, sessionId);
+            if (!del.run()) return false;
+        }
+        Statement head(db_, "INSERT INTO retrieval_statistics (session_id, chunks, average_path, average_names, "
+                            "average_text, average_words) VALUES (?, ?, ?, ?, ?, ?)");
+        head.bind(1, sessionId).bind(2, s.chunks);
+        for (int f = 0; f < 4; ++f) head.bind(3 + f, s.averageLength[std::size_t(f)]);
+        bool ok = head.run();
+        Statement term(db_, "INSERT INTO retrieval_terms (session_id, term, document_frequency) VALUES (?, ?, ?)");
+        for (const auto& [t, df] : s.documentFrequency) {
+            if (!ok) break;
+            ok = term.bind(1, sessionId).bind(2, t).bind(3, df).run();
+        }
+        Statement cut(db_, "INSERT INTO retrieval_cuts (session_id, key, score, ties, greedy) VALUES (?, ?, ?, ?, ?)");
+        for (const auto& [key, c] : s.cuts) {
+            if (!ok) break;
+            ok = cut.bind(1, sessionId).bind(2, key).bind(3, c.score).bind(4, std::int64_t(c.ties)).bind(5, c.greedy ? 1 : 0).run();
+        }
+        if (!ok) error_ = std::string("cannot save the retrieval statistics: ") + sqlite3_errmsg(db_);
+        return ok;
+    });
+}
+
+std::optional<RetrievalStatistics> SessionStore::retrievalStatistics(std::int64_t sessionId) const {
+    if (!db_) return std::nullopt;
+    Statement head(db_, "SELECT chunks, average_path, average_names, average_text, average_words FROM retrieval_statistics "
+                        "WHERE session_id = ?");
+    head.bind(1, sessionId);
+    if (!head.step()) return std::nullopt;
+    RetrievalStatistics s;
+    s.chunks = head.f64(0);
+    for (int f = 0; f < 4; ++f) s.averageLength[std::size_t(f)] = head.f64(1 + f);
+    Statement term(db_, "SELECT term, document_frequency FROM retrieval_terms WHERE session_id = ?");
+    term.bind(1, sessionId);
+    while (term.step()) s.documentFrequency.emplace(term.text(0), term.f64(1));
+    Statement cut(db_, "SELECT key, score, ties, greedy FROM retrieval_cuts WHERE session_id = ?");
+    cut.bind(1, sessionId);
+    while (cut.step()) s.cuts.emplace(cut.text(0), RetrievalCut{cut.f64(1), std::size_t(cut.i64(2)), cut.i64(3) != 0});
+    return s;
+}
+
 bool SessionStore::removeSources(std::int64_t sessionId) {
     if (!db_) return false;
     Statement st(db_, "DELETE FROM sources WHERE session_id = ?");

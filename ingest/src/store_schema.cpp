@@ -141,10 +141,38 @@ constexpr const char* kVersion4 = R"sql(
 ALTER TABLE messages ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 5: the retrieval statistics a session ranks with (retrieval_index.h), so that a reopened
+// session ranks as it did and a changed file leaves the rest of its selection alone.
+constexpr const char* kVersion5 = R"sql(
+CREATE TABLE retrieval_statistics (
+    session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+    chunks REAL NOT NULL,
+    average_path REAL NOT NULL,
+    average_names REAL NOT NULL,
+    average_text REAL NOT NULL,
+    average_words REAL NOT NULL
+);
+CREATE TABLE retrieval_terms (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    term TEXT NOT NULL,
+    document_frequency REAL NOT NULL,
+    PRIMARY KEY (session_id, term)
+);
+CREATE TABLE retrieval_cuts (
+    session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    score REAL NOT NULL,
+    ties INTEGER NOT NULL,
+    greedy INTEGER NOT NULL,
+    PRIMARY KEY (session_id, key)
+);
+)sql";
+
 } // namespace
 
 const std::vector<Migration>& storeMigrations() {
-    static const std::vector<Migration> migrations = {{1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4}};
+    static const std::vector<Migration> migrations = {{1, kVersion1}, {2, kVersion2}, {3, kVersion3}, {4, kVersion4},
+                                                      {5, kVersion5}};
     return migrations;
 }
 

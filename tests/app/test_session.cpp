@@ -43,6 +43,7 @@ private slots:
     void thinkingModeDropsEarlierReasoning();
     void repositoryMovedOnPrefillsOnlyTheTail();
     void exclusionsAreSavedWithTheSession();
+    void retrievalStatisticsAreSavedWithTheSession();
     void pauseResumeCancelOnTheWorker();
     void scanProgressOnTheWorker();
     void worksWithoutAWritableCacheDirectory();
@@ -326,6 +327,63 @@ void TestSession::exclusionsAreSavedWithTheSession() {
     QVERIFY(again.pack().ok());
     QCOMPARE(again.packed()->documents.size(), std::size_t(1));
     QCOMPARE(again.packed()->documents[0].path, std::string("keep.md"));
+}
+
+void TestSession::retrievalStatisticsAreSavedWithTheSession() {
+    // A folder larger than the context: the question selects excerpts, ranked with statistics the
+    // session keeps. Reopened after files were added, it ranks with the saved ones (the added
+    // files change the corpus, not the statistics), so the selection before them stays as it was.
+    QTemporaryDir tmp;
+    const QString folder = tmp.path() + "/notes";
+    auto writeNotes = [&](int from, int to) {
+        for (int f = from; f < to; ++f) {
+            QByteArray text = "# Note " + QByteArray::number(f) + "\n\n";
+            for (int l = 0; l < 60; ++l)
+                text += "Paragraph " + QByteArray::number(l) + " of note " + QByteArray::number(f) + " about topic" +
+                        QByteArray::number((f * 7 + l) % 13) + " and the launch budget.\n\n";
+            QVERIFY(folio::test::writeFile(folder + QStringLiteral("/n%1.md").arg(f, 2, 10, QLatin1Char('0')), text));
+        }
+    };
+    writeNotes(0, 30);
+    RuntimeOptions o = demoOptions(tmp.path());
+    o.contextSize = 4096;
+    o.answerReserve = 64;
+    const std::string question = "What about topic3 and the launch?";
+    double chunks = 0;
+    std::size_t terms = 0;
+    {
+        SessionRuntime rt(o);
+        QVERIFY(rt.loadModel().ok());
+        QVERIFY(rt.createSession("stats", {folder.toStdString()}, {}, {}).ok());
+        QVERIFY(rt.pack(question).ok());
+        QVERIFY(rt.packed()->retrieval);
+        QVERIFY(rt.retrievalStatistics());
+        chunks = rt.retrievalStatistics()->chunks;
+        terms = rt.retrievalStatistics()->documentFrequency.size();
+        QVERIFY(chunks > 0 && terms > 0);
+        QVERIFY2(rt.takeWarnings().empty(), "warnings");
+    }
+    writeNotes(30, 45); // more chunks now
+    {
+        SessionRuntime again(o);
+        QVERIFY(again.loadModel().ok());
+        QVERIFY(again.openSession("stats").ok());
+        QVERIFY(again.retrievalStatistics()); // from the store, before any pack
+        QCOMPARE(again.retrievalStatistics()->chunks, chunks);
+        QCOMPARE(again.retrievalStatistics()->documentFrequency.size(), terms);
+        QVERIFY(again.pack(question).ok());
+        QCOMPARE(again.retrievalStatistics()->chunks, chunks); // ranked with them, not new ones
+        QCOMPARE(again.packed()->documents.size(), std::size_t(45));
+        // Other sources are other statistics: cleared, in the store too.
+        const QString extra = tmp.path() + "/extra.md";
+        QVERIFY(folio::test::writeFile(extra, "An extra note.\n"));
+        QVERIFY(again.addSources({extra.toStdString()}, {}, {}).ok());
+        QVERIFY(!again.retrievalStatistics());
+    }
+    SessionRuntime third(o);
+    QVERIFY(third.loadModel().ok());
+    QVERIFY(third.openSession("stats").ok());
+    QVERIFY(!third.retrievalStatistics());
 }
 
 void TestSession::scanProgressOnTheWorker() {

@@ -60,6 +60,7 @@ private slots:
     void cascadeAndRuntimeTables();
     void refusesNewerSchema();
     void migratesFromVersion2();
+    void retrievalStatisticsRoundTrip();
     void concurrentOpensMigrateOnce();
     void survivesKillMidIngest();
 };
@@ -77,9 +78,44 @@ void TestSessionStore::schema() {
     QCOMPARE(store.schemaVersion(), SessionStore::kSchemaVersion);
 }
 
+void TestSessionStore::retrievalStatisticsRoundTrip() {
+    QTemporaryDir tmp;
+    const QString path = tmp.filePath("stats.db");
+    RetrievalStatistics s;
+    s.chunks = 452117;
+    s.averageLength = {3.5, 1.25, 118.0, 7.75};
+    s.documentFrequency = {{"schedul", 1234}, {"cfs", 17}, {"\xc3\xa9t\xc3\xa9", 2}};
+    s.cuts = {{"32768|how does cfs pick", RetrievalCut{11.5, 3, false}}, {"4096|x", RetrievalCut{0, 0, true}}};
+    std::int64_t sid = 0;
+    {
+        SessionStore store;
+        QVERIFY(store.open(path));
+        sid = *store.createSession({0, "s", "fp", 65536, 0, {}, "m"});
+        QVERIFY(!store.retrievalStatistics(sid));
+        QVERIFY2(store.saveRetrievalStatistics(sid, s), store.lastError().c_str());
+    }
+    SessionStore store;
+    QVERIFY(store.open(path));
+    const auto back = store.retrievalStatistics(sid);
+    QVERIFY(back);
+    QCOMPARE(back->chunks, s.chunks);
+    QCOMPARE(back->averageLength, s.averageLength);
+    QCOMPARE(back->documentFrequency, s.documentFrequency);
+    QCOMPARE(back->cuts.size(), s.cuts.size());
+    QCOMPARE(back->cuts.at("32768|how does cfs pick").score, 11.5);
+    QCOMPARE(back->cuts.at("32768|how does cfs pick").ties, std::size_t(3));
+    QCOMPARE(back->cuts.at("4096|x").greedy, true);
+    // Saving again replaces them.
+    RetrievalStatistics fewer;
+    fewer.chunks = 1;
+    QVERIFY(store.saveRetrievalStatistics(sid, fewer));
+    QVERIFY(store.retrievalStatistics(sid)->documentFrequency.empty());
+}
+
 void TestSessionStore::migratesFromVersion2() {
-    // A database written before model names and reasoning were kept: version 2, without those
-    // columns. Opening it adds them; the session, its sources and messages are all still there.
+    // A database written before model names, reasoning and retrieval statistics were kept: version
+    // 2, without those columns and tables. Opening it adds them; the session, its sources and
+    // messages are all still there.
     QTemporaryDir tmp;
     const QString path = tmp.filePath("old.db");
     {
@@ -95,7 +131,8 @@ void TestSessionStore::migratesFromVersion2() {
         char* err = nullptr;
         const int rc = sqlite3_exec(db,
                                     "ALTER TABLE sessions DROP COLUMN model_name; "
-                                    "ALTER TABLE messages DROP COLUMN reasoning; PRAGMA user_version = 2",
+                                    "ALTER TABLE messages DROP COLUMN reasoning; DROP TABLE retrieval_statistics; "
+                                    "DROP TABLE retrieval_terms; DROP TABLE retrieval_cuts; PRAGMA user_version = 2",
                                     nullptr, nullptr, &err);
         QVERIFY2(rc == SQLITE_OK, err ? err : "");
         sqlite3_close(db);

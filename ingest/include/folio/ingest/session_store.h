@@ -13,6 +13,7 @@
 
 #include "folio/ingest/chunker.h"
 #include "folio/ingest/document.h"
+#include "folio/ingest/retrieval_index.h"
 
 #include <QString>
 #include <cstdint>
@@ -75,7 +76,7 @@ struct Snapshot {
 
 class SessionStore {
 public:
-    static constexpr int kSchemaVersion = 4;
+    static constexpr int kSchemaVersion = 5;
 
     SessionStore() = default;
     ~SessionStore();
@@ -140,6 +141,10 @@ public:
     // What the user left out of the session ("source/path" prefixes); setExclusions replaces them.
     bool setExclusions(std::int64_t sessionId, const std::vector<std::string>& prefixes);
     std::vector<std::string> exclusions(std::int64_t sessionId) const;
+    // The retrieval statistics the session ranks with (retrieval_index.h); save replaces them,
+    // load gives nullopt when none were saved.
+    bool saveRetrievalStatistics(std::int64_t sessionId, const RetrievalStatistics& statistics);
+    std::optional<RetrievalStatistics> retrievalStatistics(std::int64_t sessionId) const;
     std::vector<Snapshot> snapshots(std::int64_t sessionId) const;
 
 private:
