@@ -73,10 +73,7 @@ std::uint64_t fingerprintOf(const model::Checkpoint& ck, const model::ModelConfi
 }
 
 double matrixBytes(const kernels::WeightMatrix& m) {
-    double scaleBytes = 0; // fp8 and fp4 keep their scales beside the data
-    if (m.format == kernels::WeightFormat::FP8Block128) scaleBytes = double((m.rows + 127) / 128 * ((m.cols + 127) / 128));
-    else if (m.format == kernels::WeightFormat::FP4Row32) scaleBytes = double(m.rows) * double(m.cols) / 32;
-    return double(kernels::weightDataBytes(m.format, m.rows, m.cols)) + scaleBytes;
+    return double(kernels::weightDataBytes(m.format, m.rows, m.cols) + kernels::weightScaleBytes(m.format, m.rows, m.cols));
 }
 
 double matrixFlops(const kernels::WeightMatrix& m) { return 2.0 * double(m.rows) * double(m.cols); }

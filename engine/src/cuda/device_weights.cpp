@@ -103,14 +103,7 @@ std::size_t weightDataBytes(const kernels::WeightMatrix& m) {
 }
 
 std::size_t weightScaleBytes(const kernels::WeightMatrix& m) {
-    switch (m.format) {
-    case kernels::WeightFormat::FP8Block128:
-        return std::size_t((m.rows + 127) / 128) * std::size_t((m.cols + 127) / 128);
-    case kernels::WeightFormat::FP4Row32:
-        return std::size_t(m.rows) * std::size_t(m.cols / 32);
-    default:
-        return 0;
-    }
+    return std::size_t(kernels::weightScaleBytes(m.format, m.rows, m.cols));
 }
 
 DeviceWeightSizes deviceWeightSizes(const ModelConfig& cfg, const ModelWeights& w) {

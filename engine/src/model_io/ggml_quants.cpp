@@ -34,24 +34,12 @@ namespace {
 
 constexpr int kSuper = 256;
 
-float halfValue(std::uint16_t h) {
-    const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-    if (exp == 0) {
-        const float v = float(man) * 0x1p-24f;
-        return sign ? -v : v;
-    }
-    const std::uint32_t bits = sign | ((exp + 112u) << 23) | (man << 13);
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
-
 // Stores f as a half at p (little-endian) and returns the value it reads back as.
 float putHalf(std::uint8_t* p, float f) {
     const std::uint16_t h = f32ToHalf(f);
     p[0] = std::uint8_t(h & 0xff);
     p[1] = std::uint8_t(h >> 8);
-    return halfValue(h);
+    return kernels::halfToFloat(h);
 }
 
 int clampRound(float v, int lo, int hi) { return std::clamp(int(std::nearbyint(v)), lo, hi); }

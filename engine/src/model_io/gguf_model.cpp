@@ -359,6 +359,17 @@ GgmlType writableType(GgmlType want, std::int64_t cols) {
     return ggmlWritable(GgmlType::Q8_0, cols) ? GgmlType::Q8_0 : GgmlType::F32;
 }
 
+// Every row of `m` as `type`: the kernels' own f32 values, re-quantized, into out (rows x
+// ggmlRowBytes(type, cols) bytes).
+void requantizeRows(const kernels::WeightMatrix& m, GgmlType type, std::uint8_t* out) {
+    const std::size_t rowBytes = ggmlRowBytes(type, m.cols);
+    std::vector<float> row(std::size_t(m.cols));
+    for (std::int64_t r = 0; r < m.rows; ++r) {
+        kernels::dequantizeRow(m, r, 0, m.cols, row.data());
+        quantizeRowGgml(type, row.data(), m.cols, out + std::size_t(r) * rowBytes);
+    }
+}
+
 std::map<std::string, std::string> invert(const std::map<std::string, std::string>& m) {
     std::map<std::string, std::string> out;
     for (const auto& [k, v] : m) out.emplace(v, k);
@@ -457,7 +468,6 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufWriteTyp
     w.addU32("tokenizer.ggml.eos_token_id", std::uint32_t(cfg.eosTokenId));
 
     const auto layerBack = invert(layerNames()), globalBack = invert(globalNames());
-    std::vector<float> row;
     auto fail = [&](const TensorView& t, const std::string& what) {
         return makeError(path + ": cannot write " + t.name + " (" + dtypeName(t.dtype) + "): " + what);
     };
@@ -488,35 +498,23 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufWriteTyp
                 std::memcpy(&out[std::size_t(i) * 4], &n, 4);
             }
             w.addTensor(gguf, dims, GgmlType::I32, std::move(out));
-        } else if (t.dtype == DType::F8_E4M3) {
-            const std::string base = t.name.substr(0, t.name.size() - std::string(".weight").size());
-            const TensorView* scale = ck.find(base + ".scale");
-            if (!scale || t.shape.size() != 2) return fail(t, "no .scale beside it");
-            const std::int64_t rows = t.shape[0], cols = t.shape[1];
-            // The values the fp8 kernels compute with: their own dequantization.
-            const kernels::WeightMatrix fp8{kernels::WeightFormat::FP8Block128, rows, cols, t.data, scale->data};
-            const GgmlType type = writableType(types.dense, cols);
-            if (!ggmlWritable(type, cols)) return fail(t, std::string(ggmlTypeTraits(std::uint32_t(type))->name) + " cannot take a width of " + std::to_string(cols));
-            const std::size_t rowBytes = ggmlRowBytes(type, cols);
-            std::vector<std::uint8_t> out(std::size_t(rows) * rowBytes);
-            row.resize(std::size_t(cols));
-            for (std::int64_t r = 0; r < rows; ++r) {
-                kernels::dequantizeRow(fp8, r, 0, cols, row.data());
-                quantizeRowGgml(type, row.data(), cols, &out[std::size_t(r) * rowBytes]);
+        } else if (t.dtype == DType::F8_E4M3 || (ggufWeightFormat(t.dtype) && t.shape.size() == 2)) {
+            // fp8 (the values the fp8 kernels compute with), or GGUF blocks already (rewriting a
+            // GGUF): through the kernels' f32 values, as `types.dense`.
+            kernels::WeightMatrix m{kernels::WeightFormat::FP8Block128, 0, 0, t.data, nullptr};
+            if (t.dtype == DType::F8_E4M3) {
+                const std::string base = t.name.substr(0, t.name.size() - std::string(".weight").size());
+                const TensorView* scale = ck.find(base + ".scale");
+                if (!scale || t.shape.size() != 2) return fail(t, "no .scale beside it");
+                m.scales = scale->data;
+            } else {
+                m.format = *ggufWeightFormat(t.dtype);
             }
-            w.addTensor(gguf, dims, type, std::move(out));
-        } else if (const auto f = ggufWeightFormat(t.dtype); f && t.shape.size() == 2) {
-            // Already GGUF blocks (rewriting a GGUF): through the kernels' f32 values.
-            const std::int64_t rows = t.shape[0], cols = t.shape[1];
-            const kernels::WeightMatrix m{*f, rows, cols, t.data, nullptr};
-            const GgmlType type = writableType(types.dense, cols);
-            const std::size_t rowBytes = ggmlRowBytes(type, cols);
-            std::vector<std::uint8_t> out(std::size_t(rows) * rowBytes);
-            row.resize(std::size_t(cols));
-            for (std::int64_t r = 0; r < rows; ++r) {
-                kernels::dequantizeRow(m, r, 0, cols, row.data());
-                quantizeRowGgml(type, row.data(), cols, &out[std::size_t(r) * rowBytes]);
-            }
+            m.rows = t.shape[0];
+            m.cols = t.shape[1];
+            const GgmlType type = writableType(types.dense, m.cols);
+            std::vector<std::uint8_t> out(std::size_t(m.rows) * ggmlRowBytes(type, m.cols));
+            requantizeRows(m, type, out.data());
             w.addTensor(gguf, dims, type, std::move(out));
         } else {
             return fail(t, "not a type the converter writes");
@@ -543,18 +541,10 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufWriteTyp
                 const auto block = ggufWeightFormat(t->dtype);
                 if (block && type == GgmlType::MXFP4 && *block != kernels::WeightFormat::MXFP4)
                     return fail(*t, "only fp4 experts become MXFP4; choose another experts type");
+                std::uint8_t* dst = &out[std::size_t(e) * std::size_t(rows) * rowBytes];
                 if (block) { // GGUF blocks already: MXFP4 copied, others through f32
-                    const kernels::WeightMatrix m{*block, rows, cols, t->data, nullptr};
-                    std::uint8_t* dst = &out[std::size_t(e) * std::size_t(rows) * rowBytes];
-                    if (type == GgmlType::MXFP4) {
-                        std::memcpy(dst, t->data, std::size_t(rows) * rowBytes);
-                        continue;
-                    }
-                    row.resize(std::size_t(cols));
-                    for (std::int64_t r = 0; r < rows; ++r) {
-                        kernels::dequantizeRow(m, r, 0, cols, row.data());
-                        quantizeRowGgml(type, row.data(), cols, dst + std::size_t(r) * rowBytes);
-                    }
+                    if (type == GgmlType::MXFP4) std::memcpy(dst, t->data, std::size_t(rows) * rowBytes);
+                    else requantizeRows(kernels::WeightMatrix{*block, rows, cols, t->data, nullptr}, type, dst);
                     continue;
                 }
                 const TensorView* s = ck.find(name.substr(0, name.size() - 7) + ".scale");
@@ -562,12 +552,7 @@ Status writeGgufModel(const Checkpoint& ck, const ModelConfig& cfg, GgufWriteTyp
                 if (t->dtype != DType::I8 && t->dtype != DType::U8 && t->dtype != DType::F4)
                     return fail(*t, "experts must be fp4 or GGUF blocks to be written");
                 if (type != GgmlType::MXFP4) { // through f32: the fp4 kernels' values, re-quantized
-                    const kernels::WeightMatrix fp4{kernels::WeightFormat::FP4Row32, rows, cols, t->data, s->data};
-                    row.resize(std::size_t(cols));
-                    for (std::int64_t r = 0; r < rows; ++r) {
-                        kernels::dequantizeRow(fp4, r, 0, cols, row.data());
-                        quantizeRowGgml(type, row.data(), cols, &out[(std::size_t(e) * std::size_t(rows) + std::size_t(r)) * rowBytes]);
-                    }
+                    requantizeRows(kernels::WeightMatrix{kernels::WeightFormat::FP4Row32, rows, cols, t->data, s->data}, type, dst);
                     continue;
                 }
                 for (std::int64_t r = 0; r < rows; ++r)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "../kernel_table.h"
+#include "folio/kernels/formats.h"
 #include "folio/kernels/thread_pool.h"
 
 #include <bit>
@@ -85,16 +86,6 @@ inline float decodeE2m1(std::uint32_t n) {
     return (n & 8u) ? -v : v;
 }
 
-// IEEE half to float, exactly (subnormals, infinities and NaNs included).
-inline float halfToFloat(std::uint16_t h) {
-    const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
-    if (exp == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (man << 13));
-    if (exp == 0) {
-        const float v = float(man) * 0x1p-24f; // exact: man < 2^10
-        return sign ? -v : v;
-    }
-    return std::bit_cast<float>(sign | ((exp + 112u) << 23) | (man << 13));
-}
 
 // ggml's K-quants (generic/kquants.h, and the one-token decoders): scale and min of sub-block j (0..7) of a Q4_K/Q5_K block's 12 scale bytes.
 inline void kScaleMin(int j, const std::uint8_t* q, int* sc, int* m) {

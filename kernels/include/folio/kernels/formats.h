@@ -31,6 +31,17 @@ FOLIO_FORMAT_INLINE std::uint16_t f32ToBf16(float f) {
     return std::uint16_t(bits >> 16);
 }
 
+// IEEE half to float, exactly (subnormals, infinities and NaNs included).
+FOLIO_FORMAT_INLINE float halfToFloat(std::uint16_t h) {
+    const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+    if (exp == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (man << 13));
+    if (exp == 0) {
+        const float v = float(man) * 0x1p-24f; // exact: man < 2^10
+        return sign ? -v : v;
+    }
+    return std::bit_cast<float>(sign | ((exp + 112u) << 23) | (man << 13));
+}
+
 // UE8M0: value 2^(byte - 127); 0xFF is NaN.
 FOLIO_FORMAT_INLINE float e8m0ToF32(std::uint8_t b) {
     if (b == 0xff) return std::nanf("");

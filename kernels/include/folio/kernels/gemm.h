@@ -55,6 +55,14 @@ constexpr std::int64_t weightDataBytes(WeightFormat f, std::int64_t rows, std::i
     }
 }
 
+// Bytes of a rows x cols matrix's separate `scales` (fp8: one per 128 x 128 block, fp4: one per 32
+// inputs); 0 for the formats that keep them inside the data.
+constexpr std::int64_t weightScaleBytes(WeightFormat f, std::int64_t rows, std::int64_t cols) {
+    if (f == WeightFormat::FP8Block128) return (rows + 127) / 128 * ((cols + 127) / 128);
+    if (f == WeightFormat::FP4Row32) return rows * (cols / 32);
+    return 0;
+}
+
 // A short name: "F32", "BF16", "FP8", "FP4", "Q8_0", "MXFP4", "F16", "Q4_K", ...
 const char* weightFormatName(WeightFormat f);
 
